@@ -1,0 +1,5 @@
+"""C8 inference runtime: TensorRT engines on Jetson/GPU, ONNX Runtime or OpenCV elsewhere, behind one interface."""
+
+from gps_denied_onboard.components.c8_inference.errors import InferenceError
+
+__all__ = ["InferenceError"]

@@ -1,0 +1,26 @@
+"""The top-level configuration: one frozen dataclass per section.
+
+A component adds its section as a module under `config/sections/` and one field
+here; the loader needs no other change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gps_denied_onboard.config.sections.fdr import FdrConfig
+from gps_denied_onboard.config.sections.runtime import RuntimeConfig
+
+CONFIG_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GdnConfig:
+    """Everything a binary is configured with."""
+
+    schema_version: int = CONFIG_SCHEMA_VERSION
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    fdr: FdrConfig = field(default_factory=FdrConfig)
+    # Keys this version does not know, kept verbatim (dotted path -> value).
+    unknown_keys: dict[str, Any] = field(default_factory=dict, compare=False)

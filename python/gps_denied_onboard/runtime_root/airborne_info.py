@@ -1,0 +1,8 @@
+"""`airborne info`."""
+
+from gps_denied_onboard.runtime_root.info import print_info
+
+
+def info_main(argv: list[str]) -> int:
+    del argv
+    return print_info("airborne")
