@@ -52,12 +52,12 @@ def run_cli(prog: str, description: str, commands: Sequence[Command], argv: Sequ
         prog=prog,
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Run '%s COMMAND --help' for a command's options." % prog,
+        epilog=f"Run '{prog} COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in commands:
-        sub.add_parser(command.name, help=command.help, add_help=False)
+    for entry in commands:
+        sub.add_parser(entry.name, help=entry.help, add_help=False)
     if not args or args[0] in ("-h", "--help") or args[0] == "--version":
         parser.parse_args(args or ["--help"])
         return 0

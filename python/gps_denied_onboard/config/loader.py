@@ -101,7 +101,7 @@ def _convert(value: Any, tp: Any, source: str, path: str, unknown: dict[str, Any
             return tuple(_convert(v, args[0], source, f"{path}[{i}]", unknown) for i, v in enumerate(value))
         if len(args) != len(value):
             raise ConfigValueError(source, path, value, f"a list of {len(args)} items")
-        return tuple(_convert(v, a, source, f"{path}[{i}]", unknown) for i, (v, a) in enumerate(zip(value, args)))
+        return tuple(_convert(v, a, source, f"{path}[{i}]", unknown) for i, (v, a) in enumerate(zip(value, args, strict=True)))
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigValueError(source, path, value, "a mapping")

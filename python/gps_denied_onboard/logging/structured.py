@@ -42,7 +42,7 @@ def _jsonable(value: Any) -> Any:
 
 def format_record(record: logging.LogRecord) -> dict[str, Any]:
     """The structured form of a log record, fields in contract order."""
-    ts = _dt.datetime.fromtimestamp(record.created, tz=_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    ts = _dt.datetime.fromtimestamp(record.created, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     out: dict[str, Any] = {
         "ts": ts,
         "level": record.levelname,
