@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gps_denied_onboard.config.sections.fc_link import FcLinkConfig
 from gps_denied_onboard.config.sections.fdr import FdrConfig
 from gps_denied_onboard.config.sections.runtime import RuntimeConfig
 
@@ -22,5 +23,6 @@ class GdnConfig:
     schema_version: int = CONFIG_SCHEMA_VERSION
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     fdr: FdrConfig = field(default_factory=FdrConfig)
+    fc_link: FcLinkConfig = field(default_factory=FcLinkConfig)
     # Keys this version does not know, kept verbatim (dotted path -> value).
     unknown_keys: dict[str, Any] = field(default_factory=dict, compare=False)
