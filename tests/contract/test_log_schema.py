@@ -10,8 +10,6 @@ import io
 import json
 import logging
 
-import pytest
-
 from gps_denied_onboard.logging import LOG_FIELD_ORDER, LOG_SCHEMA_VERSION, configure_logging, get_logger
 
 

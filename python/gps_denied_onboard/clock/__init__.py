@@ -15,7 +15,7 @@ __all__ = ["Clock", "FakeClock", "WallClock", "iso_from_unix_ns"]
 
 def iso_from_unix_ns(unix_ns: int) -> str:
     """UTC ISO-8601 with microseconds and a 'Z' suffix."""
-    stamp = _dt.datetime.fromtimestamp(unix_ns / 1e9, tz=_dt.timezone.utc)
+    stamp = _dt.datetime.fromtimestamp(unix_ns / 1e9, tz=_dt.UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
