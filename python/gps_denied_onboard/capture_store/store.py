@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,7 +55,7 @@ class RecordSink(Protocol):
     def enqueue(self, kind: str, payload: Mapping[str, Any]) -> Any: ...
 
 
-class EvictionPolicy(str, Enum):
+class EvictionPolicy(StrEnum):
     """What goes first when the store is full."""
 
     OLDEST = "oldest"
