@@ -4,5 +4,4 @@ from gps_denied_onboard.runtime_root.info import print_info
 
 
 def info_main(argv: list[str]) -> int:
-    del argv
-    return print_info("operator")
+    return print_info("operator", argv)
