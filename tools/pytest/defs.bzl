@@ -13,6 +13,12 @@ def pytest_test(name, srcs, deps = [], data = [], args = [], workers = 0, **kwar
       **kwargs: passed to py_test (size, timeout, shard_count, tags, ...).
     """
     extra = ["-n", str(workers)] if workers > 0 else []
+
+    # Tell Bazel's scheduler what the xdist workers will use, so parallel test
+    # targets do not oversubscribe the machine.
+    tags = kwargs.pop("tags", [])
+    if workers > 0:
+        tags = tags + ["cpu:%d" % workers]
     native.py_test(
         name = name,
         srcs = srcs + ["//tools/pytest:pytest_main.py"],
@@ -22,5 +28,6 @@ def pytest_test(name, srcs, deps = [], data = [], args = [], workers = 0, **kwar
         args = extra + args + ["$(location %s)" % s for s in srcs if s.split(":")[-1].split("/")[-1].startswith("test_")],
         python_version = "PY3",
         srcs_version = "PY3",
+        tags = tags,
         **kwargs
     )
