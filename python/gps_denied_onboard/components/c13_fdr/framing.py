@@ -1,0 +1,78 @@
+"""Frame codec of FDR segment files (byte layout: docs/fdr-format.md).
+
+Every frame:
+
+    offset size field
+    0      2    magic     b"\\xfd\\xa7"
+    2      1    type      b"G" segment start | b"H" flight header | b"R" record |
+                          b"S" sync | b"E" segment end | b"F" flight footer
+    3      1    version   FRAME_VERSION
+    4      4    length    body length in bytes (u32 LE)
+    8      4    rec_no    records framed in this segment before this frame (u32 LE)
+    12     4    crc32     CRC-32 of bytes 0..11 followed by the body (u32 LE)
+    16     ...  body      ASCII JSON (every byte < 0x80, so the magic never occurs in a body)
+
+A reader trusts nothing before the CRC matches; after damage it scans forward
+for the next magic whose frame checks, and `rec_no` tells it exactly how many
+records the damaged span held.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import zlib
+from typing import Any
+
+MAGIC = b"\xfd\xa7"
+FRAME_VERSION = 1
+HEADER = struct.Struct("<2sccIII")
+HEADER_SIZE = HEADER.size  # 16
+_PREFIX = struct.Struct("<2sccII")
+MAX_BODY = 64 * 1024 * 1024
+
+T_SEGMENT = b"G"
+T_HEADER = b"H"
+T_RECORD = b"R"
+T_SYNC = b"S"
+T_SEGMENT_END = b"E"
+T_FOOTER = b"F"
+FRAME_TYPES = frozenset({T_SEGMENT, T_HEADER, T_RECORD, T_SYNC, T_SEGMENT_END, T_FOOTER})
+_VERSION_BYTE = bytes([FRAME_VERSION])
+
+SEGMENT_FORMAT = "gdn-fdr-segment/1"
+
+
+def encode_frame(frame_type: bytes, body: bytes, rec_no: int) -> bytes:
+    """One framed frame (header + body)."""
+    prefix = _PREFIX.pack(MAGIC, frame_type, _VERSION_BYTE, len(body), rec_no & 0xFFFFFFFF)
+    crc = zlib.crc32(body, zlib.crc32(prefix))
+    return prefix + crc.to_bytes(4, "little") + body
+
+
+def _sanitize(value: Any) -> Any:
+    """Replace non-finite floats by None (strict JSON) and stringify what JSON cannot hold."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _sanitize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitize(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        try:
+            return _sanitize(value.tolist())
+        except (TypeError, ValueError):
+            pass
+    return repr(value)
+
+
+def dumps_body(obj: Any) -> bytes:
+    """Strict ASCII JSON of `obj`; never raises (non-finite floats -> null, others -> repr)."""
+    try:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+    except (TypeError, ValueError):
+        return json.dumps(_sanitize(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False,
+                          default=repr).encode("ascii")

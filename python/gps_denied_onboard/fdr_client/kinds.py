@@ -1,0 +1,54 @@
+"""THE central registry of FDR record kinds: one entry per kind, one obvious table.
+
+To add a kind, add one line to `KINDS` (keep it sorted by owner) and bump the
+minor version in docs/contracts/fdr-record-schema.md when you add or change a
+kind. A kind missing from this table is still recorded, flagged
+`unregistered_kind`, and warned about; it never crashes the producer.
+
+Field types are JSON-schema type names; fields are required unless listed in
+`optional`. Unknown payload keys are kept under `payload["extra"]`.
+"""
+
+from __future__ import annotations
+
+from gps_denied_onboard.fdr_client.kind_spec import KindSpec
+
+KINDS: dict[str, KindSpec] = {
+    # ---- the recorder itself (producer "fdr") -------------------------------------------
+    "fdr.overrun": KindSpec(
+        doc="records of a producer were lost to ring overrun (drop-oldest); counts are exact",
+        fields={"producer_id": "string", "dropped_count": "integer", "first_seq": "integer", "last_seq": "integer"},
+    ),
+    "segment_rollover": KindSpec(
+        doc="the capacity cap deleted the oldest closed segment(s) of this flight",
+        fields={"deleted_segments": "array", "deleted_bytes": "integer", "flight_bytes_on_disk": "integer",
+                "cap_bytes": "integer", "rollover_count": "integer", "deleted_through_segment": "integer"},
+    ),
+    "fdr.kind_policy_dropped": KindSpec(
+        doc="the record-kind policy dropped records of one kind (configured drop or rate limit)",
+        fields={"producer_id": "string", "record_kind": "string", "dropped_count": "integer", "reason": "string"},
+    ),
+    "fdr.degraded_recovered": KindSpec(
+        doc="the writer could write again after a storage failure; records dropped meanwhile",
+        fields={"dropped_records": "integer", "errno": "integer", "error": "string", "degraded_ns": "integer"},
+    ),
+    "fdr.recovered": KindSpec(
+        doc="this flight is a copy written by `fdr recover`; what the source had lost",
+        fields={"source": "string", "damage": "array", "records_lost": "integer", "bytes_lost": "integer",
+                "loss_unknown": "boolean", "missing_segments": "array"},
+        optional=frozenset({"loss_unknown", "missing_segments"}),
+    ),
+    "fdr.log_bridge_dropped": KindSpec(
+        doc="WARN/ERROR log records the log bridge could not forward (queue saturated or contended)",
+        fields={"dropped_count": "integer"},
+    ),
+    # ---- log bridge (WARN and ERROR only) ------------------------------------------------
+    "log": KindSpec(
+        doc="a WARNING/ERROR/CRITICAL log record in the structured log schema (LOG_SCHEMA_VERSION)",
+        fields={"log_schema": "string", "level": "string", "component": "string", "event": "string",
+                "msg": "string", "kv": "object", "frame": "integer", "exc": "object", "logger": "string",
+                "thread": "string"},
+        optional=frozenset({"frame", "exc"}),
+    ),
+    # ---- components: add your kinds below ------------------------------------------------
+}
