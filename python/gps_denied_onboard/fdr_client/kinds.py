@@ -51,4 +51,31 @@ KINDS: dict[str, KindSpec] = {
         optional=frozenset({"frame", "exc"}),
     ),
     # ---- components: add your kinds below ------------------------------------------------
+    # ---- c2_fc_link (producers "c2_fc_link" = service thread, "c2_fc_link.out" = output) --
+    "c2.position_out": KindSpec(
+        doc="one position sent to the autopilot (every configured message), with capture->send latency",
+        fields={"valid_ns": "integer", "capture_ns": "integer", "sent_ns": "integer", "latency_ns": "integer",
+                "messages": "array", "fix_type": "integer", "lat": "number", "lon": "number", "alt_msl": "number",
+                "horiz_accuracy": "number", "health": "string", "source": "string"},
+    ),
+    "c2.link_state": KindSpec(
+        doc="the autopilot link went down (nothing valid for fc_link.link_timeout_s) or came back",
+        fields={"up": "boolean", "link_drops": "integer", "link_returns": "integer"},
+    ),
+    "c2.bad_data": KindSpec(
+        doc="malformed MAVLink from the autopilot (CRC, framing, unknown id); rate-limited, counts exact",
+        fields={"reason": "string", "suppressed": "integer", "bad_messages": "integer"},
+    ),
+    "c2.telemetry_rejected": KindSpec(
+        doc="a decoded telemetry value was refused (NaN attitude, absurd altitude); rate-limited",
+        fields={"msg_type": "string", "reason": "string", "suppressed": "integer"},
+    ),
+    "c2.statustext": KindSpec(
+        doc="an alert sent to the GCS as STATUSTEXT (MAV_SEVERITY)",
+        fields={"severity": "integer", "text": "string"},
+    ),
+    "c2.timesync": KindSpec(
+        doc="first TIMESYNC estimate of the autopilot clock offset (autopilot - companion), and after resets",
+        fields={"offset_ns": "integer", "rtt_ns": "integer", "resets": "integer"},
+    ),
 }

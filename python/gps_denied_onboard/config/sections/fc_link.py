@@ -57,5 +57,5 @@ class FcLinkConfig:
             raise ValueError(f"fc_link.gps_id must be in [0, 255], got {self.gps_id}")
         if not 0 <= self.satellites_when_fixed <= 255:
             raise ValueError(f"fc_link.satellites_when_fixed must be in [0, 255], got {self.satellites_when_fixed}")
-        if not self.url.split(":", 1)[0] in ("udpin", "udpout", "serial"):
+        if self.url.split(":", 1)[0] not in ("udpin", "udpout", "serial"):
             raise ValueError(f"fc_link.url must start with udpin:, udpout: or serial:, got {self.url!r}")
