@@ -144,3 +144,43 @@ class PerFlightKeyManager:
                              kind="c11.upload.session.key.leaked", flight_id=self._flight_id)
             finally:
                 self.end_session()
+
+
+def load_operator_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """Load the operator's Ed25519 signing key: an unencrypted PKCS#8 PEM file, or a
+    file holding the raw 32-byte seed (binary or 64 hex characters). The bytes read
+    are zeroised after the key is built."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from gps_denied_onboard.components.c11_tile_manager.errors import UploadError
+
+    try:
+        with open(path, "rb") as fh:
+            raw = bytearray(fh.read())
+    except OSError as exc:
+        raise UploadError(f"operator key {path} is unreadable: {exc}") from exc
+    try:
+        stripped = bytes(raw).strip()
+        if stripped.startswith(b"-----BEGIN"):
+            key = load_pem_private_key(stripped, password=None)
+            if not isinstance(key, Ed25519PrivateKey):
+                raise ValueError(f"it holds a {type(key).__name__}, not an Ed25519 key")
+            return key
+        if len(raw) == SEED_BYTES:
+            return Ed25519PrivateKey.from_private_bytes(raw)
+        if len(stripped) == 2 * SEED_BYTES:
+            seed = bytearray(bytes.fromhex(stripped.decode("ascii")))
+            try:
+                return Ed25519PrivateKey.from_private_bytes(seed)
+            finally:
+                _zeroise(seed)
+        raise ValueError("expected PKCS#8 PEM, 32 raw bytes or 64 hex characters")
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise UploadError(f"operator key {path} is not a usable Ed25519 private key: {exc}") from exc
+    finally:
+        _zeroise(raw)
+
+
+def public_key_bytes(key: Ed25519PrivateKey) -> bytes:
+    """The raw 32-byte public half of an Ed25519 private key."""
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
