@@ -11,6 +11,7 @@ from typing import Any
 
 from gps_denied_onboard.config.sections.fc_link import FcLinkConfig
 from gps_denied_onboard.config.sections.fdr import FdrConfig
+from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.config.sections.runtime import RuntimeConfig
 
 CONFIG_SCHEMA_VERSION = 1
@@ -23,6 +24,7 @@ class GdnConfig:
     schema_version: int = CONFIG_SCHEMA_VERSION
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     fdr: FdrConfig = field(default_factory=FdrConfig)
+    localization: LocalizationConfig = field(default_factory=LocalizationConfig)
     fc_link: FcLinkConfig = field(default_factory=FcLinkConfig)
     # Keys this version does not know, kept verbatim (dotted path -> value).
     unknown_keys: dict[str, Any] = field(default_factory=dict, compare=False)

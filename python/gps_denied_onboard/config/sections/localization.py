@@ -1,0 +1,32 @@
+"""`localization:` — the airborne localization core (C3, C5, C6, C7, C9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LocalizationConfig:
+    attitude_sigma_deg: float = 1.2          # autopilot attitude accuracy (prior of the pose solve)
+    altitude_sigma_frac: float = 0.03        # altimeter accuracy, fraction of height above ground
+    max_ortho_side_px: int = 320             # registration template size cap (time budget)
+    max_search_radius_px: int = 96           # wider uncertainty -> global relocalisation (C6)
+    min_distinctiveness: float = 0.22        # C9 peak-uniqueness gate while tracking
+    relocalization_min_distinctiveness: float = 0.30
+    relocalization_candidates: int = 3       # C6 candidates verified per frame
+    relocalization_confirmations: int = 2    # agreeing fixes before (re)initialising
+    accel_noise_mps2: float = 2.0            # filter process noise
+    max_speed_mps: float = 40.0              # bounds motion between unconfirmed relocalisations
+    stale_telemetry_s: float = 0.5
+    camera_stall_s: float = 1.0
+    covariance_inflation: float = 1.5
+
+    def __post_init__(self) -> None:
+        for name in ("attitude_sigma_deg", "altitude_sigma_frac", "accel_noise_mps2", "max_speed_mps",
+                     "stale_telemetry_s", "camera_stall_s", "covariance_inflation"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"localization.{name} must be > 0, got {getattr(self, name)}")
+        if self.max_ortho_side_px < 64 or self.max_search_radius_px < 8:
+            raise ValueError("localization.max_ortho_side_px must be >= 64 and max_search_radius_px >= 8")
+        if self.relocalization_candidates < 1 or self.relocalization_confirmations < 1:
+            raise ValueError("localization.relocalization_candidates/confirmations must be >= 1")
