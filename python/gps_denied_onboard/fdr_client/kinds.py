@@ -78,4 +78,40 @@ KINDS: dict[str, KindSpec] = {
         doc="first TIMESYNC estimate of the autopilot clock offset (autopilot - companion), and after resets",
         fields={"offset_ns": "integer", "rtt_ns": "integer", "resets": "integer"},
     ),
+    # ---- capture_store (airborne: in-flight captures kept for post-flight upload) ---------
+    "capture_store.written": KindSpec(
+        doc="a georeferenced capture was stored (atomically); store totals after the write",
+        fields={"flight_id": "string", "capture_id": "string", "frame_time_ns": "integer", "bytes": "integer",
+                "lat_deg": "number", "lon_deg": "number", "gsd_m": "number", "horizontal_variance_m2": "number",
+                "store_count": "integer", "store_bytes": "integer", "evicted": "array"},
+    ),
+    "capture_store.evicted": KindSpec(
+        doc="a stored capture was evicted to stay within the store's bounds (policy: oldest | lowest_quality)",
+        fields={"flight_id": "string", "capture_id": "string", "bytes": "integer", "policy": "string",
+                "horizontal_variance_m2": "number", "evicted_total": "integer"},
+    ),
+    "capture_store.dropped": KindSpec(
+        doc="a new capture was not stored: worse georeference than every capture it would displace",
+        fields={"flight_id": "string", "capture_id": "string", "bytes": "integer", "reason": "string",
+                "horizontal_variance_m2": "number"},
+    ),
+    "capture_store.recovered": KindSpec(
+        doc="torn capture files (a write interrupted by a crash) were removed when the store was reopened",
+        fields={"flight_id": "string", "orphans_removed": "integer"},
+    ),
+    # ---- c11_tile_manager upload (operator: post-flight) ---------------------------------
+    "c11.upload.session.key.public": KindSpec(
+        doc="the public half of a flight's ephemeral Ed25519 upload key, at session start",
+        fields={"flight_id": "string", "algorithm": "string", "public_key_hex": "string", "key_id": "string"},
+    ),
+    "c11.upload.signature_rejected": KindSpec(
+        doc="the ingest service rejected a signature or key of this flight's upload (error code, HTTP status)",
+        fields={"flight_id": "string", "key_id": "string", "code": "string", "http_status": "integer",
+                "detail": "string"},
+    ),
+    "c11.upload.report": KindSpec(
+        doc="the outcome of one upload run of a flight's captures",
+        fields={"flight_id": "string", "session_id": "string", "total": "integer", "uploaded": "integer",
+                "already_accepted": "integer", "failed": "integer", "retries": "integer", "bytes_sent": "integer"},
+    ),
 }

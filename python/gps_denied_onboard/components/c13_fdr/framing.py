@@ -23,13 +23,20 @@ import json
 import math
 import struct
 import zlib
+from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Any
+
+try:
+    from _json import make_encoder as c_make_encoder
+except ImportError:  # pragma: no cover - CPython always has it
+    c_make_encoder = None
 
 MAGIC = b"\xfd\xa7"
 FRAME_VERSION = 1
 HEADER = struct.Struct("<2sccIII")
 HEADER_SIZE = HEADER.size  # 16
-_PREFIX = struct.Struct("<2sccII")
+PREFIX = struct.Struct("<2sccII")
 MAX_BODY = 64 * 1024 * 1024
 
 T_SEGMENT = b"G"
@@ -39,14 +46,14 @@ T_SYNC = b"S"
 T_SEGMENT_END = b"E"
 T_FOOTER = b"F"
 FRAME_TYPES = frozenset({T_SEGMENT, T_HEADER, T_RECORD, T_SYNC, T_SEGMENT_END, T_FOOTER})
-_VERSION_BYTE = bytes([FRAME_VERSION])
+VERSION_BYTE = bytes([FRAME_VERSION])
 
 SEGMENT_FORMAT = "gdn-fdr-segment/1"
 
 
 def encode_frame(frame_type: bytes, body: bytes, rec_no: int) -> bytes:
     """One framed frame (header + body)."""
-    prefix = _PREFIX.pack(MAGIC, frame_type, _VERSION_BYTE, len(body), rec_no & 0xFFFFFFFF)
+    prefix = PREFIX.pack(MAGIC, frame_type, VERSION_BYTE, len(body), rec_no & 0xFFFFFFFF)
     crc = zlib.crc32(body, zlib.crc32(prefix))
     return prefix + crc.to_bytes(4, "little") + body
 
@@ -69,10 +76,32 @@ def _sanitize(value: Any) -> Any:
     return repr(value)
 
 
-def dumps_body(obj: Any) -> bytes:
-    """Strict ASCII JSON of `obj`; never raises (non-finite floats -> null, others -> repr)."""
+def _make_fast_encoder() -> Callable[[Any], str]:
+    """Strict compact ASCII JSON. Calls the C encoder directly when it exists: the
+    `json.dumps` wrapper costs about a microsecond per record, a third of the writer's budget."""
+    if c_make_encoder is not None:
+        # (markers, default, encoder, indent, key_sep, item_sep, sort_keys, skipkeys, allow_nan)
+        enc = c_make_encoder(None, _raise_type, encode_basestring_ascii, None, ":", ",", False, False, False)
+        join = "".join
+        return lambda obj: join(enc(obj, 0))
+    return json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+
+
+def _raise_type(obj: Any) -> Any:
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+fast_json = _make_fast_encoder()
+
+
+def json_text(obj: Any) -> str:
+    """Strict ASCII JSON text of `obj`; never raises (non-finite floats -> null, others -> repr)."""
     try:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
-    except (TypeError, ValueError):
-        return json.dumps(_sanitize(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False,
-                          default=repr).encode("ascii")
+        return fast_json(obj)
+    except (TypeError, ValueError, OverflowError):
+        return json.dumps(_sanitize(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False, default=repr)
+
+
+def dumps_body(obj: Any) -> bytes:
+    """`json_text` as bytes."""
+    return json_text(obj).encode("ascii")

@@ -29,7 +29,7 @@ from gps_denied_onboard.components.c13_fdr.errors import (
     FdrHeaderError,
     FdrLifecycleError,
 )
-from gps_denied_onboard.components.c13_fdr.framing import dumps_body
+from gps_denied_onboard.components.c13_fdr.framing import dumps_body, fast_json, json_text
 from gps_denied_onboard.components.c13_fdr.interface import (
     FlightFooter,
     FlightHeader,
@@ -121,8 +121,12 @@ class FileFdrWriter:
         self.records_dropped_overrun = 0
         self.records_dropped_degraded = 0
         self.records_dropped_policy = 0
+        self.records_dropped_bad = 0
+        self._bad_log = RateLimiter(1.0, self.clock)
+        self._loop_log = RateLimiter(1.0, self.clock)
         self._batch: list[tuple[int, int, str, Any]] = []
         self._enc_cache: dict[str, str] = {}
+        self._kind_cache: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     # ---- lifecycle (any thread) ---------------------------------------------------------
     def start(self) -> None:
@@ -188,8 +192,14 @@ class FileFdrWriter:
             if self._stop.is_set():
                 self._run_commands()
                 return
-            busy = self._pump()
-            self._periodic()
+            try:
+                busy = self._pump()
+                self._periodic()
+            except Exception as exc:  # noqa: BLE001 - the recorder thread must outlive any bug
+                busy = False
+                if self._loop_log.allow():
+                    self._log.error("FDR writer loop error", kind="fdr_writer_error", error=repr(exc),
+                                    suppressed=self._loop_log.take_suppressed())
             if not busy:
                 self._wake.wait(_IDLE_WAIT_S)
                 self._wake.clear()
@@ -243,32 +253,64 @@ class FileFdrWriter:
                 self._enc_cache[text] = out
         return out
 
+    def _kind_check(self, kind: str) -> tuple[frozenset[str], frozenset[str]] | None:
+        """(known keys, required keys) of a registered kind, cached; None if unregistered."""
+        entry = self._kind_cache.get(kind)
+        if entry is None:
+            spec = KINDS.get(kind)
+            if spec is None:
+                return None
+            entry = (frozenset(spec.fields), frozenset(spec.required))
+            self._kind_cache[kind] = entry
+        return entry
+
     def _frame_batch(self, seg: FlightSegments, producer_id: str, batch: list[tuple[int, int, str, Any]]) -> None:
         policy = self.kind_policy
+        bodies: list[bytes] = []
+        add = bodies.append
+        enc = self._enc
+        prefix = f'{{"v":"{FDR_RECORD_SCHEMA_VERSION}","ts":'
+        marker_producer = f',"p":{enc(FDR_PRODUCER_ID)},"k":'
+        client_producer = f',"p":{enc(producer_id)},"k":'
+        kind_check = self._kind_check
         for seq, ts, kind, payload in batch:
-            producer = FDR_PRODUCER_ID if seq == MARKER_SEQ else producer_id
-            if kind == OVERRUN_KIND and seq == MARKER_SEQ:
-                self.records_dropped_overrun += int(payload.get("dropped_count", 0))
-            elif policy is not None and not policy.admit(producer, kind, ts):
+            if seq == MARKER_SEQ:
+                producer = FDR_PRODUCER_ID
+                pfield = marker_producer
+                if kind == OVERRUN_KIND:
+                    self.records_dropped_overrun += int(payload.get("dropped_count", 0))
+            else:
+                producer = producer_id
+                pfield = client_producer
+            if policy is not None and seq != MARKER_SEQ and not policy.admit(producer, kind, ts):
                 self.records_dropped_policy += 1
                 continue
-            spec = KINDS.get(kind)
-            if spec is not None and payload.keys() <= spec.fields.keys() and spec.fields.keys() - payload.keys() \
-                    <= spec.optional:
-                flags: tuple[str, ...] = ()
-            else:
-                payload, flags = normalize_payload(kind, payload)
-                if FLAG_UNREGISTERED_KIND in flags and kind not in self._unregistered_warned:
-                    self._unregistered_warned.add(kind)
-                    self._log.warning("FDR record of an unregistered kind (recorded, flagged)",
-                                      kind="fdr_unregistered_kind", record_kind=kind, producer_id=producer)
-            body = dumps_body(payload)
-            env = (f'{{"v":"{FDR_RECORD_SCHEMA_VERSION}","ts":{ts},"p":{self._enc(producer)},'
-                   f'"k":{self._enc(kind)},"s":{seq},"d":').encode("ascii")
-            if flags:
-                seg.add_record(env + body + b',"f":' + dumps_body(list(flags)) + b"}")
-            else:
-                seg.add_record(env + body + b"}")
+            try:
+                check = kind_check(kind)
+                if check is not None and payload.keys() <= check[0] and check[1] <= payload.keys():
+                    tail = "}"
+                else:
+                    payload, flags = normalize_payload(kind, payload)
+                    tail = ',"f":' + fast_json(list(flags)) + "}"
+                    if FLAG_UNREGISTERED_KIND in flags:
+                        self._warn_unregistered(kind, producer)
+                add(f'{prefix}{ts}{pfield}{enc(kind)},"s":{seq},"d":{json_text(payload)}{tail}'.encode("ascii"))
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the recorder
+                self._bad_record(producer, kind, exc)
+        seg.add_records(bodies)
+
+    def _warn_unregistered(self, kind: str, producer: str) -> None:
+        if kind not in self._unregistered_warned:
+            self._unregistered_warned.add(kind)
+            self._log.warning("FDR record of an unregistered kind (recorded, flagged)",
+                              kind="fdr_unregistered_kind", record_kind=kind, producer_id=producer)
+
+    def _bad_record(self, producer: str, kind: Any, exc: Exception) -> None:
+        self.records_dropped_bad += 1
+        if self._bad_log.allow():
+            self._log.error("FDR record could not be serialised; dropped", kind="fdr_bad_record",
+                            producer_id=producer, record_kind=repr(kind), error=repr(exc),
+                            suppressed=self._bad_log.take_suppressed())
 
     def _flush(self, seg: FlightSegments) -> None:
         try:
@@ -460,5 +502,6 @@ class FileFdrWriter:
             "records_dropped_overrun": self.records_dropped_overrun,
             "records_dropped_degraded": self.records_dropped_degraded,
             "records_dropped_policy": self.records_dropped_policy,
+            "records_dropped_bad": self.records_dropped_bad,
             "degraded": self.degraded,
         }
