@@ -1,29 +1,23 @@
-"""Fixtures of the capture store tests."""
+"""Fixtures of the c11 upload tests: the FDR client's own test double as the record sink."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
 
-
-class RecordingSink:
-    """Keeps every (kind, payload) it is given, like the FDR client's fake."""
-
-    def __init__(self) -> None:
-        self.records: list[tuple[str, dict[str, Any]]] = []
-
-    def enqueue(self, kind: str, payload: Mapping[str, Any]) -> None:
-        self.records.append((kind, dict(payload)))
-
-    def kinds(self) -> list[str]:
-        return [k for k, _ in self.records]
+from gps_denied_onboard.fdr_client.registry import FLAG_MISSING_KEYS, FLAG_UNREGISTERED_KIND, normalize_payload
+from gps_denied_onboard.fdr_client.testing import FakeFdrSink
 
 
 @pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
+def sink():
+    """A FakeFdrSink; on teardown every record it got must be a registered kind with
+    all its required payload keys (fdr_client/kinds.py)."""
+    fake = FakeFdrSink("c11_tile_manager")
+    yield fake
+    for record in fake.records:
+        _, flags = normalize_payload(record.kind, record.payload)
+        assert FLAG_UNREGISTERED_KIND not in flags and FLAG_MISSING_KEYS not in flags, (record.kind, flags)
+
 
 
 @pytest.fixture

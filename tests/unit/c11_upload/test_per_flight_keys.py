@@ -28,7 +28,8 @@ def test_session_key_signs_verifiably_and_records_public_key(sink) -> None:
     Ed25519PublicKey.from_public_bytes(public).verify(signature, b"statement")
     with pytest.raises(InvalidSignature):
         Ed25519PublicKey.from_public_bytes(public).verify(signature, b"statemenT")
-    [(kind, payload)] = sink.records
+    [record] = sink.records
+    kind, payload = record.kind, record.payload
     assert kind == KIND_SESSION_KEY_PUBLIC
     assert payload["public_key_hex"] == public.hex() and payload["flight_id"] == FLIGHT
     km.end_session()
@@ -100,7 +101,7 @@ def test_rejection_is_recorded_and_logged_as_error(sink, caplog: pytest.LogCaptu
     with PerFlightKeyManager(sink) as km:
         km.start_session(FLIGHT)
         km.record_rejection(code="bad_signature", http_status=401, detail="nope", seq=3)
-    kind, payload = sink.records[-1]
+    kind, payload = sink.records[-1].kind, sink.records[-1].payload
     assert kind == KIND_SIGNATURE_REJECTED
     assert payload["code"] == "bad_signature" and payload["seq"] == 3 and payload["flight_id"] == FLIGHT
     assert [r.levelname for r in caplog.records if r.levelno >= logging.ERROR] == ["ERROR"]

@@ -47,7 +47,7 @@ def test_happy_path_uploads_every_capture_once_and_closes(tmp_path, ingest, oper
     assert report.receipt is not None and report.receipt["accepted_count"] == 12
     copies = server_copies(ingest.service.config.storage_root)
     assert copies == {c.capture_id: c.image_path.read_bytes() for c in store.captures()}
-    kinds = [k for k, _ in sink.records]
+    kinds = [r.kind for r in sink.records]
     assert kinds[0] == KIND_SESSION_KEY_PUBLIC and kinds[-1] == KIND_UPLOAD_REPORT
     assert set(report.attempts.values()) == {1}
 
@@ -117,7 +117,7 @@ def test_tampered_payload_in_transit_raises_signature_rejected_and_is_recorded(
     finally:
         proxy.close()
     assert err.value.code == "payload_hash_mismatch" and err.value.http_status == 422
-    rejected = [p for k, p in sink.records if k == KIND_SIGNATURE_REJECTED]
+    rejected = [r.payload for r in sink.of_kind(KIND_SIGNATURE_REJECTED)]
     assert len(rejected) == 1 and rejected[0]["code"] == "payload_hash_mismatch"
     assert len(server_copies(ingest.service.config.storage_root)) == 2
 
@@ -139,7 +139,7 @@ def test_wrong_flight_key_raises_signature_rejected_and_is_recorded(tmp_path, in
     with pytest.raises(SignatureRejectedError) as err:
         uploader(ingest.url, operator_key, sink, key_manager=SwappedKeyManager(sink)).upload(store)
     assert err.value.code == "bad_signature"
-    codes = [p["code"] for k, p in sink.records if k == KIND_SIGNATURE_REJECTED]
+    codes = [r.payload["code"] for r in sink.of_kind(KIND_SIGNATURE_REJECTED)]
     assert 1 <= len(codes) <= 3 and set(codes) == {"bad_signature"}  # one per rejected in-flight request
     assert server_copies(ingest.service.config.storage_root) == {}
 

@@ -47,9 +47,9 @@ def test_put_then_reopen_returns_the_same_georeferenced_capture(tmp_path: Path, 
     [capture] = reopened.captures()
     assert capture.metadata == meta(1_000)
     assert reopened.read_image(capture.capture_id) == image()
-    assert sink.kinds() == [KIND_WRITTEN]
-    assert sink.records[0][1]["capture_id"] == capture.capture_id
-    assert sink.records[0][1]["flight_id"] == FLIGHT
+    assert [r.kind for r in sink.records] == [KIND_WRITTEN]
+    assert sink.records[0].payload["capture_id"] == capture.capture_id
+    assert sink.records[0].payload["flight_id"] == FLIGHT
 
 
 def test_oldest_policy_evicts_oldest_and_counts(tmp_path: Path, sink) -> None:
@@ -60,7 +60,7 @@ def test_oldest_policy_evicts_oldest_and_counts(tmp_path: Path, sink) -> None:
     assert ids == [30, 40, 50]
     stats = store.stats()
     assert (stats.count, stats.written, stats.evicted) == (3, 5, 2)
-    assert [p["capture_id"] for k, p in sink.records if k == KIND_EVICTED] == [meta(10).capture_id, meta(20).capture_id]
+    assert [r.payload["capture_id"] for r in sink.of_kind(KIND_EVICTED)] == [meta(10).capture_id, meta(20).capture_id]
     assert not (tmp_path / f"{meta(10).capture_id}.png").exists()
 
 
@@ -89,7 +89,7 @@ def test_lowest_quality_policy_drops_a_capture_worse_than_all_stored(tmp_path: P
     result = store.put(meta(3, var=9.0), image())
     assert not result.stored and "less trustworthy" in result.reason
     assert [c.metadata.frame_time_ns for c in store.captures()] == [1, 2]
-    assert store.stats().dropped == 1 and sink.kinds()[-1] == KIND_DROPPED
+    assert store.stats().dropped == 1 and sink.records[-1].kind == KIND_DROPPED
 
 
 def test_capture_larger_than_the_store_is_refused(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_torn_write_is_removed_on_reopen_and_recorded(tmp_path: Path, sink) -> N
     assert [c.metadata.frame_time_ns for c in reopened.captures()] == [1]
     assert reopened.stats().recovered_orphans == 2
     assert not (tmp_path / f"{meta(2).capture_id}.png").exists()
-    assert sink.kinds() == [KIND_RECOVERED]
+    assert [r.kind for r in sink.records] == [KIND_RECOVERED]
 
 
 def test_unknown_metadata_keys_are_kept(tmp_path: Path) -> None:

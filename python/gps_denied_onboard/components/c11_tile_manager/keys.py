@@ -56,6 +56,8 @@ class PerFlightKeyManager:
         self._sink = sink
         self._entropy = entropy
         self._lock = threading.Lock()
+        # Upload workers may report rejections concurrently; the FDR client is single-producer.
+        self._sink_lock = threading.Lock()
         self._seed: bytearray | None = None
         self._key: Ed25519PrivateKey | None = None
         self._public: bytes | None = None
@@ -92,7 +94,7 @@ class PerFlightKeyManager:
             self._key = Ed25519PrivateKey.from_private_bytes(seed)
             self._public = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
             self._flight_id = flight_id
-        self._sink.enqueue(KIND_SESSION_KEY_PUBLIC, {
+        self._record(KIND_SESSION_KEY_PUBLIC, {
             "flight_id": flight_id,
             "algorithm": "ed25519",
             "public_key_hex": self._public.hex(),
@@ -119,8 +121,12 @@ class PerFlightKeyManager:
             "detail": detail,
         }
         payload.update(context)
-        self._sink.enqueue(KIND_SIGNATURE_REJECTED, payload)
+        self._record(KIND_SIGNATURE_REJECTED, payload)
         _log.error("ingest service rejected the per-flight signature", kind=KIND_SIGNATURE_REJECTED, **payload)
+
+    def _record(self, kind: str, payload: dict[str, Any]) -> None:
+        with self._sink_lock:
+            self._sink.enqueue(kind, payload)
 
     def end_session(self) -> None:
         """Forget the key and zeroise the project-owned secret. Idempotent."""
