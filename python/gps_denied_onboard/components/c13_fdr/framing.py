@@ -27,6 +27,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
+c_make_encoder: Any
 try:
     from _json import make_encoder as c_make_encoder
 except ImportError:  # pragma: no cover - CPython always has it
