@@ -298,16 +298,15 @@ class FcLink:
         while not self._stop.is_set():
             now = self._clock.monotonic_ns()
             self.loop_heartbeat_ns = now
-            data = self._read()
-            if data:
-                self._ingest(data)
+            for chunk in self._read():
+                self._ingest(chunk)
             self._periodic(self._clock.monotonic_ns())
 
-    def _read(self) -> bytes:
+    def _read(self) -> list[bytes]:
         transport = self._transport
         if transport is None:
             self._stop.wait(0.02)
-            return b""
+            return []
         try:
             return transport.read(0.02)
         except OSError as exc:
@@ -315,7 +314,7 @@ class FcLink:
             if self._bad_log.allow():
                 _log.error("link read failed; reopening", kind="link_read_failed", error=str(exc))
             self._reopen()
-            return b""
+            return []
 
     def _reopen(self) -> None:
         with self._tx_lock:
@@ -334,13 +333,35 @@ class FcLink:
     def _ingest(self, data: bytes) -> None:
         self._c["bytes_in"] += len(data)
         receipt = self._clock.monotonic_ns()
+        transport = self._transport
+        if transport is not None and transport.framed:
+            self._reset_parser()  # a datagram holds whole frames: never carry a broken one over
         try:
-            msgs = self._mav.parse_buffer(data) or []
+            msgs = self._parse(data)
         except _DECODE_ERRORS as exc:
+            self._reset_parser()
             self._bad(f"undecodable frame: {exc}")
             return
         for msg in msgs:
             self._handle(msg, receipt)
+
+    def _reset_parser(self) -> None:
+        self._mav.buf = bytearray()
+        self._mav.buf_index = 0
+        self._mav.expected_length = mav2.HEADER_LEN_V1 + 2
+
+    def _parse(self, data: bytes) -> list[Any]:
+        """pymavlink's robust parser, plus resynchronisation: a frame that fails its
+        CRC consumed `len` bytes that may hold the start of good frames (a corrupted
+        length byte), so rescan from one byte after its start."""
+        out: list[Any] = []
+        msg = self._mav.parse_char(data)
+        while msg is not None:
+            if msg.get_type() == "BAD_DATA" and getattr(msg, "reason", "") != "Bad prefix" and len(msg.data) > 1:
+                self._mav.buf_index -= len(msg.data) - 1
+            out.append(msg)
+            msg = self._mav.parse_char(b"")
+        return out
 
     def _bad(self, reason: str) -> None:
         self._c["bad_messages"] += 1

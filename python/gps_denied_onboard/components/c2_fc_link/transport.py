@@ -34,8 +34,14 @@ for _rate in (460800, 500000, 576000, 921600, 1000000, 1500000, 2000000, 3000000
 class Transport(Protocol):
     """A bidirectional byte pipe."""
 
-    def read(self, timeout_s: float) -> bytes:
-        """Bytes available within `timeout_s` (b"" on timeout)."""
+    def read(self, timeout_s: float) -> list[bytes]:
+        """Chunks available within `timeout_s` (empty on timeout). A datagram
+        transport returns one chunk per datagram (`framed`), so a parser can
+        restart at each boundary and garbage cannot swallow the next datagram."""
+        ...
+
+    @property
+    def framed(self) -> bool:
         ...
 
     def write(self, data: bytes) -> None:
@@ -87,10 +93,14 @@ class UdpTransport:
         host, port = self.local_address
         return f"{self._mode} local {host}:{port} peer {self._peer}"
 
-    def read(self, timeout_s: float) -> bytes:
+    @property
+    def framed(self) -> bool:
+        return True
+
+    def read(self, timeout_s: float) -> list[bytes]:
         ready, _, _ = select.select([self._sock], [], [], max(0.0, timeout_s))
         if not ready:
-            return b""
+            return []
         chunks: list[bytes] = []
         while True:
             try:
@@ -103,7 +113,7 @@ class UdpTransport:
             if self._mode == "udpin":
                 self._peer = (str(addr[0]), int(addr[1]))
             chunks.append(data)
-        return b"".join(chunks)
+        return chunks
 
     def write(self, data: bytes) -> None:
         peer = self._peer
@@ -148,14 +158,21 @@ class SerialTransport:
     def description(self) -> str:
         return f"serial {self._device} @ {self._baud}"
 
-    def read(self, timeout_s: float) -> bytes:
+    @property
+    def framed(self) -> bool:
+        return False
+
+    def read(self, timeout_s: float) -> list[bytes]:
         ready, _, _ = select.select([self._fd], [], [], max(0.0, timeout_s))
         if not ready:
-            return b""
+            return []
         try:
-            return os.read(self._fd, 4096)
+            data = os.read(self._fd, 4096)
         except BlockingIOError:
-            return b""
+            return []
+        if not data:
+            raise OSError("serial port closed (EOF)")
+        return [data]
 
     def write(self, data: bytes) -> None:
         with self._lock:
