@@ -1,0 +1,217 @@
+"""A verified, read-only open cache: tile reads checked against the verified hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from gps_denied_onboard._types import CameraModel, EnuFrame, LatLonAlt, TileXYZ, tile_bounds, xyz_to_tms
+from gps_denied_onboard.components.c4_map_cache.calibration import parse_camera_yaml
+from gps_denied_onboard.components.c4_map_cache.errors import (
+    CacheLayoutError,
+    HashMismatchError,
+    MapCacheError,
+    TileIntegrityError,
+    TileNotInCacheError,
+)
+from gps_denied_onboard.components.c4_map_cache.geo_np import lonlat_to_en
+from gps_denied_onboard.components.c4_map_cache.interface import DescriptorIndex
+from gps_denied_onboard.components.c4_map_cache.layout import TILES_NAME, tile_of_descriptor_id
+from gps_denied_onboard.components.c4_map_cache.manifest import EngineEntry, Manifest
+
+if TYPE_CHECKING:
+    from gps_denied_onboard.components.c4_map_cache.map_source import CacheMapSource
+
+TileImage = tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]
+
+
+class VerifiedCache:
+    """A cache that passed `open_cache`. Every tile read re-checks the tile's SHA-256
+    against the hash bound by the signed Merkle root at load. Thread-safe."""
+
+    def __init__(self, root: Path, manifest: Manifest, tile_hashes: dict[TileXYZ, bytes],
+                 verified_files: dict[str, bytes], *, expired: bool, decoded_cache_tiles: int = 256) -> None:
+        self._root = root
+        self._manifest = manifest
+        self._hashes = tile_hashes
+        self._files = verified_files
+        self._expired = expired
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = sqlite3.connect(
+            f"file:{root / TILES_NAME}?mode=ro", uri=True, check_same_thread=False)
+        self._decoded: OrderedDict[tuple[TileXYZ, int], TileImage] = OrderedDict()
+        self._decoded_cap = decoded_cache_tiles
+        origin = manifest.takeoff_origin
+        if origin is None:
+            lat_min, lon_min, lat_max, lon_max = manifest.bbox
+            origin = LatLonAlt((lat_min + lat_max) / 2.0, (lon_min + lon_max) / 2.0, 0.0)
+        self._frame = EnuFrame(origin)
+        self._descriptors: DescriptorIndex | None = None
+
+    # -- identity -------------------------------------------------------------
+    @property
+    def directory(self) -> Path:
+        return self._root
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    @property
+    def expired(self) -> bool:
+        """True when the manifest had expired and was accepted by explicit override."""
+        return self._expired
+
+    @property
+    def frame(self) -> EnuFrame:
+        """The local ENU frame of `map_source()`: the takeoff origin, else the bbox centre."""
+        return self._frame
+
+    @property
+    def zoom(self) -> int:
+        return self._manifest.zoom
+
+    def tiles(self) -> list[TileXYZ]:
+        """Every tile in the cache, sorted (z, x, y)."""
+        return sorted(self._hashes)
+
+    def __contains__(self, tile: object) -> bool:
+        return tile in self._hashes
+
+    # -- tiles ----------------------------------------------------------------
+    def read_tile(self, tile: TileXYZ) -> bytes:
+        """The encoded tile (PNG/JPEG bytes), verified against its signed hash."""
+        expected = self._hashes.get(tile)
+        if expected is None:
+            raise TileNotInCacheError(tile)
+        z, x, y_tms = xyz_to_tms(tile)
+        with self._lock:
+            if self._conn is None:
+                raise MapCacheError("map cache is closed")
+            row = self._conn.execute(
+                "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?", (z, x, y_tms)
+            ).fetchone()
+        data = b"" if row is None else bytes(row[0])
+        digest = hashlib.sha256(data).digest()
+        if digest != expected:
+            raise TileIntegrityError(tile, expected.hex(), digest.hex() if row is not None else "<row missing>")
+        return data
+
+    def tile_image(self, tile: TileXYZ, downsample: int = 1) -> TileImage:
+        """Decoded tile as (BGR HxWx3, valid HxW), optionally downsampled by an integer factor."""
+        key = (tile, downsample)
+        with self._lock:
+            hit = self._decoded.get(key)
+            if hit is not None:
+                self._decoded.move_to_end(key)
+                return hit
+        image = decode_tile(self.read_tile(tile), f"tile {tile}")
+        if downsample > 1:
+            size = max(1, image[0].shape[1] // downsample)
+            bgr = cv2.resize(image[0], (size, size), interpolation=cv2.INTER_AREA)
+            valid = cv2.resize(image[1].astype(np.uint8), (size, size), interpolation=cv2.INTER_AREA) > 0
+            image = (bgr, valid)
+        with self._lock:
+            self._decoded[key] = image
+            while len(self._decoded) > self._decoded_cap:
+                self._decoded.popitem(last=False)
+        return image
+
+    # -- other artefacts -------------------------------------------------------
+    def calibration_bytes(self) -> bytes:
+        """The camera calibration yaml the cache was built for (verified bytes)."""
+        return self._files[self._manifest.calibration_path]
+
+    def camera_model(self) -> CameraModel:
+        return parse_camera_yaml(self.calibration_bytes(), self._manifest.calibration_path)
+
+    @property
+    def engines(self) -> tuple[EngineEntry, ...]:
+        return self._manifest.engines
+
+    def engine_bytes(self, entry: EngineEntry) -> bytes:
+        """An engine artefact's bytes, re-verified now (it is read long after load)."""
+        data = self._files.get(entry.path)
+        if data is None:
+            try:
+                data = (self._root / entry.path).read_bytes()
+            except OSError as exc:
+                raise CacheLayoutError(entry.path, f"cannot read engine: {exc.strerror}") from exc
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != entry.sha256:
+            raise HashMismatchError(entry.path, entry.sha256, actual)
+        return data
+
+    def descriptors(self) -> DescriptorIndex | None:
+        """Precomputed global descriptors, or None when the cache was built without an extractor."""
+        if self._descriptors is None and self._manifest.descriptors is not None:
+            self._descriptors = self._load_descriptors()
+        return self._descriptors
+
+    def _load_descriptors(self) -> DescriptorIndex:
+        meta = self._manifest.descriptors or {}
+        index_path, matrix_path = str(meta["index"]), str(meta["matrix"])
+        try:
+            index = json.loads(self._files[index_path].decode("utf-8"))
+            windows = index["windows"]
+            dim, span, extractor = int(index["dim"]), int(index["span_tiles"]), str(index["extractor"])
+            matrix = np.load(io.BytesIO(self._files[matrix_path]), allow_pickle=False)
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise CacheLayoutError(index_path, f"malformed descriptor index: {exc}") from exc
+        if matrix.dtype != np.float32 or matrix.ndim != 2 or matrix.shape != (len(windows), dim):
+            raise CacheLayoutError(matrix_path, f"descriptor matrix {matrix.dtype}{matrix.shape}, expected float32 ({len(windows)}, {dim})")
+        ids = np.array([int(w) for w in windows], dtype=np.int64)
+        tiles = tuple(tile_of_descriptor_id(int(w)) for w in windows)
+        bounds = np.zeros((len(tiles), 4), dtype=np.float64)
+        for i, t in enumerate(tiles):
+            lon_min, _, _, lat_max = tile_bounds(t)
+            _, lat_min, lon_max, _ = tile_bounds(TileXYZ(t.z, min(t.x + span - 1, (1 << t.z) - 1), min(t.y + span - 1, (1 << t.z) - 1)))
+            bounds[i] = (lon_min, lat_min, lon_max, lat_max)
+        e0, n0 = lonlat_to_en(self._frame, bounds[:, 0], bounds[:, 1])
+        e1, n1 = lonlat_to_en(self._frame, bounds[:, 2], bounds[:, 3])
+        foot = np.stack([np.minimum(e0, e1), np.minimum(n0, n1), np.maximum(e0, e1), np.maximum(n0, n1)], axis=1)
+        matrix.setflags(write=False)
+        return DescriptorIndex(extractor, dim, span, ids, matrix, tiles, bounds, foot, self._frame)
+
+    def map_source(self) -> CacheMapSource:
+        """This cache as a `gps_denied_onboard._types.MapSource` in `frame`."""
+        from gps_denied_onboard.components.c4_map_cache.map_source import CacheMapSource
+
+        return CacheMapSource(self)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self._decoded.clear()
+
+    def __enter__(self) -> VerifiedCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def decode_tile(data: bytes, name: str) -> TileImage:
+    """PNG/JPEG tile bytes -> (BGR, valid). A 4-channel tile's alpha marks validity."""
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.dtype != np.uint8:
+        raise CacheLayoutError(name, "tile data is not a decodable 8-bit PNG/JPEG image")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.ones(image.shape, dtype=bool)
+    if image.shape[2] == 4:
+        return np.ascontiguousarray(image[:, :, :3]), image[:, :, 3] > 127
+    if image.shape[2] == 3:
+        return image, np.ones(image.shape[:2], dtype=bool)
+    raise CacheLayoutError(name, f"tile has {image.shape[2]} channels, expected 1, 3 or 4")
