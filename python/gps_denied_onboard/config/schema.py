@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gps_denied_onboard.config.sections.airborne import AirborneConfig
 from gps_denied_onboard.config.sections.fc_link import FcLinkConfig
 from gps_denied_onboard.config.sections.fdr import FdrConfig
 from gps_denied_onboard.config.sections.localization import LocalizationConfig
@@ -26,5 +27,6 @@ class GdnConfig:
     fdr: FdrConfig = field(default_factory=FdrConfig)
     localization: LocalizationConfig = field(default_factory=LocalizationConfig)
     fc_link: FcLinkConfig = field(default_factory=FcLinkConfig)
+    airborne: AirborneConfig = field(default_factory=AirborneConfig)
     # Keys this version does not know, kept verbatim (dotted path -> value).
     unknown_keys: dict[str, Any] = field(default_factory=dict, compare=False)

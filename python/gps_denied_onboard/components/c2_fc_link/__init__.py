@@ -27,6 +27,7 @@ from gps_denied_onboard.components.c2_fc_link.interface import (
     PressureSample,
     SendReport,
     TelemetrySnapshot,
+    TimedValue,
 )
 from gps_denied_onboard.components.c2_fc_link.link import MAV_SEVERITY, FcLink
 from gps_denied_onboard.components.c2_fc_link.timesync import ClockOffsetEstimator, OffsetEstimate
@@ -53,6 +54,7 @@ __all__ = [
     "SendReport",
     "SerialTransport",
     "TelemetrySnapshot",
+    "TimedValue",
     "Transport",
     "UdpTransport",
     "gps_week_time",

@@ -26,6 +26,7 @@ from gps_denied_onboard.components.c2_fc_link.interface import (
     PositionOutput,
     SendReport,
     TelemetrySnapshot,
+    TimedValue,
 )
 from gps_denied_onboard.components.c2_fc_link.telemetry import TelemetryState
 from gps_denied_onboard.components.c2_fc_link.timesync import ClockOffsetEstimator
@@ -145,6 +146,11 @@ class FcLink:
     def snapshot(self) -> TelemetrySnapshot:
         """The latest valid telemetry (thread-safe)."""
         return self._telemetry.snapshot(self._link_up)
+
+    def add_sample_listener(self, fn: Callable[[TimedValue], None]) -> None:
+        """Receive every accepted attitude / altitude sample (on the link thread;
+        `fn` must be quick and must not raise). Call before `start()`."""
+        self._telemetry.add_listener(fn)
 
     @property
     def link_up(self) -> bool:

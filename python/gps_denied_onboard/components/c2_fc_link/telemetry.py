@@ -20,6 +20,7 @@ from gps_denied_onboard.components.c2_fc_link.interface import (
     LandedState,
     PressureSample,
     TelemetrySnapshot,
+    TimedValue,
 )
 from gps_denied_onboard.components.c2_fc_link.timesync import ClockOffsetEstimator
 
@@ -60,6 +61,7 @@ class TelemetryState:
         self._unix_ns = unix_ns
         self._lock = threading.Lock()
         self._snap = TelemetrySnapshot(taken_ns=0, link_up=False)
+        self._listeners: list[Callable[[TimedValue], None]] = []
         self._handlers: dict[str, Callable[[Any, int], str | None]] = {
             "HEARTBEAT": self._heartbeat,
             "ATTITUDE": self._attitude,
@@ -73,6 +75,15 @@ class TelemetryState:
             "EXTENDED_SYS_STATE": self._extended_sys_state,
             "SYSTEM_TIME": self._system_time,
         }
+
+    def add_listener(self, fn: Callable[[TimedValue], None]) -> None:
+        """`fn(sample)` for every accepted attitude / altitude sample, on the link's
+        thread: it must be quick and must not raise (e.g. append to a bounded deque)."""
+        self._listeners.append(fn)
+
+    def _emit(self, sample: TimedValue) -> None:
+        for fn in self._listeners:
+            fn(sample)
 
     def handles(self, msg_type: str) -> bool:
         return msg_type in self._handlers
@@ -110,6 +121,7 @@ class TelemetryState:
             alts = dict(self._snap.altitudes)
             alts[sample.source] = sample
             self._snap = replace(self._snap, altitudes=alts)
+        self._emit(sample)
 
     def _heartbeat(self, msg: Any, receipt_ns: int) -> str | None:
         if msg.type == MAV_TYPE_GCS or msg.autopilot == MAV_AUTOPILOT_INVALID:
@@ -129,7 +141,9 @@ class TelemetryState:
         if abs(msg.roll) > 2 * math.pi or abs(msg.pitch) > math.pi or abs(msg.yaw) > 2 * math.pi:
             return "attitude out of range"
         cap = self._capture_ns(msg.time_boot_ms, receipt_ns)
-        self._update(attitude=AttitudeSample(cap, receipt_ns, float(msg.roll), float(msg.pitch), float(msg.yaw)))
+        sample = AttitudeSample(cap, receipt_ns, float(msg.roll), float(msg.pitch), float(msg.yaw))
+        self._update(attitude=sample)
+        self._emit(sample)
         return None
 
     def _attitude_quaternion(self, msg: Any, receipt_ns: int) -> str | None:
@@ -140,7 +154,9 @@ class TelemetryState:
         except ValueError:
             return "zero attitude quaternion"
         cap = self._capture_ns(msg.time_boot_ms, receipt_ns)
-        self._update(attitude=AttitudeSample(cap, receipt_ns, roll, pitch, yaw))
+        sample = AttitudeSample(cap, receipt_ns, roll, pitch, yaw)
+        self._update(attitude=sample)
+        self._emit(sample)
         return None
 
     def _global_position_int(self, msg: Any, receipt_ns: int) -> str | None:
