@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ingest_env import FLIGHT, make_store, write_pem, write_trust
 from pymavlink.dialects.v10 import ardupilotmega as mavlink1
+from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
 from gps_denied_onboard.runtime_root.operator_upload import ingest_server_main, upload_main
 
@@ -19,7 +20,7 @@ class FakeAutopilot:
     """Answers every datagram (the GCS heartbeat) with EXTENDED_SYS_STATE(landed_state);
     `landed_state=None` stays silent, like a vehicle that is off or out of range."""
 
-    def __init__(self, landed_state: int | None) -> None:
+    def __init__(self, landed_state: int | None, *, mavlink_v2: bool = False) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
@@ -27,7 +28,7 @@ class FakeAutopilot:
         self.landed_state = landed_state
         self.heartbeats = 0
         self._stop = threading.Event()
-        self._mav = mavlink1.MAVLink(None, srcSystem=1, srcComponent=1)
+        self._mav = (mavlink2 if mavlink_v2 else mavlink1).MAVLink(None, srcSystem=1, srcComponent=1)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -70,6 +71,15 @@ def test_upload_on_ground_sends_everything_and_exits_zero(tmp_path, ingest, oper
     assert held == [c.capture_id for c in store.captures()]
     audit = [json.loads(line) for line in (store.root / "upload" / "audit.jsonl").read_text().splitlines()]
     assert [a["kind"] for a in audit] == ["c11.upload.session.key.public", "c11.upload.report"]
+
+
+def test_upload_reads_a_mavlink2_autopilot(tmp_path, ingest, operator_key) -> None:
+    make_store(tmp_path / "flight", 1)
+    pilot = FakeAutopilot(1, mavlink_v2=True)
+    try:
+        assert run_upload(tmp_path, ingest.url, write_pem(operator_key, tmp_path / "op.pem"), pilot) == 0
+    finally:
+        pilot.close()
 
 
 @pytest.mark.parametrize("autopilot", [2, 3, 4, 0], indirect=True)
