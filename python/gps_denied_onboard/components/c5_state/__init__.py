@@ -1,5 +1,8 @@
-"""C5 state estimator: fuses fixes, VO, attitude and altitude with delayed-measurement handling; position + covariance at >= 10 Hz."""
+"""C5 state estimation: horizontal EKF fusing absolute fixes and visual-odometry velocity,
+with Mahalanobis gating and delayed-measurement (out-of-sequence) handling."""
 
-from gps_denied_onboard.components.c5_state.errors import StateError
+from gps_denied_onboard.components.c5_state.ekf import HorizontalEkf
+from gps_denied_onboard.components.c5_state.errors import MeasurementError, StateError
+from gps_denied_onboard.components.c5_state.interface import FilterConfig, FilterEstimate, UpdateOutcome
 
-__all__ = ["StateError"]
+__all__ = ["FilterConfig", "FilterEstimate", "HorizontalEkf", "MeasurementError", "StateError", "UpdateOutcome"]

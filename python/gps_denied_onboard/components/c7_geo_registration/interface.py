@@ -1,0 +1,63 @@
+"""C7's public messages: registration configuration and result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class RegistrationConfig:
+    """Tuning of frame-to-map registration (defaults are the production defaults)."""
+
+    max_ortho_side_px: int = 320       # ortho template size cap (time budget)
+    min_search_radius_px: int = 10
+    max_search_radius_px: int = 128    # wider searches are C6's job
+    block_grid: tuple[int, int] = (4, 3)  # blocks across x down, for the pose solve
+    block_search_px: int = 5           # block refinement radius around the global peak
+    attitude_sigma_rad: float = 0.02   # telemetry attitude prior (about 1.1 degrees)
+    height_sigma_frac: float = 0.03    # altimeter prior, fraction of height
+    map_floor_px: float = 0.7          # georeference / cross-date misregistration floor (map px)
+    min_block_weight: float = 0.12     # blocks flatter than this (mean orientation weight) are skipped
+    covariance_inflation: float = 1.5  # sigma multiplier for what the model does not capture
+    min_coverage: float = 0.6          # fraction of the search window the map must cover
+
+    def __post_init__(self) -> None:
+        if self.max_ortho_side_px < 32:
+            raise ValueError(f"max_ortho_side_px must be >= 32, got {self.max_ortho_side_px}")
+        if not 0 < self.min_search_radius_px <= self.max_search_radius_px:
+            raise ValueError("need 0 < min_search_radius_px <= max_search_radius_px")
+        if self.attitude_sigma_rad <= 0 or self.height_sigma_frac <= 0:
+            raise ValueError("attitude_sigma_rad and height_sigma_frac must be > 0")
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    """What one registration attempt found. `ok` False means no position came out
+    (`reason` says why); a position with `ok` True is still only a *candidate*
+    until integrity (C9) accepts it.
+
+    Positions are of the body origin in the map's ENU frame; `cov_ne` is the 2x2
+    covariance over (north, east) in m^2.
+    """
+
+    ok: bool
+    reason: str
+    frame_ts_ns: int
+    east_m: float = float("nan")
+    north_m: float = float("nan")
+    cov_ne: npt.NDArray[np.float64] = field(default_factory=lambda: np.full((2, 2), np.nan))
+    score: float = 0.0             # global correlation peak (normalised)
+    distinctiveness: float = 0.0   # (peak - second peak) / peak
+    texture: float = 0.0           # mean orientation weight of the frame's ortho
+    coverage: float = 0.0          # fraction of the search window the map covers
+    n_blocks: int = 0
+    n_inliers: int = 0
+    rms_residual_px: float = float("nan")
+    chi2_dof: float = float("nan")
+    gsd_m: float = float("nan")
+    search_radius_px: int = 0
+    refined_attitude: tuple[float, float, float] | None = None  # roll, pitch, yaw of the body (rad)
+    height_agl_m: float = float("nan")

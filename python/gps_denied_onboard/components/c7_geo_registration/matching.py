@@ -1,0 +1,111 @@
+"""Appearance-change-robust dense matching: doubled-angle gradient-orientation fields
+correlated with OpenCV's normalised cross-correlation.
+
+Why this representation: across years, the intensities and even the contrast sign
+of fields, roofs and roads change (a field bright one year is dark the next), but
+the *orientation* of their boundaries survives. Each pixel becomes the unit vector
+(cos 2θ, sin 2θ) of its gradient orientation θ (doubling makes it invariant to
+contrast reversal), weighted by a saturating function of the gradient magnitude so
+flat or noisy areas vote little. Correlating two such 2-channel fields with
+TM_CCORR_NORMED is orientation correlation (Fitch et al. 2002) with masking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+
+
+def to_gray(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """BGR or gray -> gray (uint8)."""
+    if image.ndim == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image
+
+
+def orientation_field(gray: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None,
+                      blur_sigma: float = 1.0, doubled: bool = True) -> F32:
+    """HxWx2 float32: weighted (cos nθ, sin nθ) of the gradient orientation (n = 2 if doubled)."""
+    g = gray.astype(np.float32)
+    if blur_sigma > 0:
+        g = cv2.GaussianBlur(g, (0, 0), blur_sigma)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    if doubled:
+        c, s = gx * gx - gy * gy, 2.0 * gx * gy
+    else:
+        c, s = gx, gy
+    mag = np.sqrt(c * c + s * s) + 1e-6
+    mag_g = np.sqrt(mag) if doubled else mag  # |gradient|
+    ref = float(np.percentile(mag_g, 75)) + 1e-3
+    w = mag_g / (mag_g + ref)  # saturating weight: strong edges ~1, flat/noisy areas ~0
+    field = np.stack([c / mag * w, s / mag * w], axis=-1).astype(np.float32)
+    if valid is not None:
+        inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        field[~inner] = 0.0
+    return field
+
+
+def texture_score(field: F32) -> float:
+    """Mean weight of the orientation field over its non-zero area, in [0, 1): ~0 for
+    water, cloud or blank frames, 0.3-0.6 for ordinary terrain."""
+    w = np.hypot(field[..., 0], field[..., 1])
+    nz = w > 0
+    return float(w[nz].mean()) if nz.any() else 0.0
+
+
+@dataclass(frozen=True)
+class Peak:
+    """A correlation peak: the template's top-left offset in the search image (sub-pixel),
+    its score, the best score outside the peak's neighbourhood, and the peak's
+    curvature-derived 1-sigma localisation (pixels)."""
+
+    dx: float
+    dy: float
+    score: float
+    second: float
+    sigma_px: float
+
+    @property
+    def distinctiveness(self) -> float:
+        """(peak - second) / peak: 0 for an ambiguous match, -> 1 for a unique one."""
+        return (self.score - self.second) / max(self.score, 1e-9)
+
+
+def correlate(search: F32, template: F32, exclusion_px: int = 4) -> tuple[Peak, F32]:
+    """Normalised correlation of `template` over every offset within `search`."""
+    res = cv2.matchTemplate(search, template, cv2.TM_CCORR_NORMED)
+    res = np.nan_to_num(res, nan=0.0, posinf=0.0, neginf=0.0)
+    _, best, _, loc = cv2.minMaxLoc(res)
+    x, y = loc
+    sx, cx = _subpixel(res, x, y, axis=1)
+    sy, cy = _subpixel(res, x, y, axis=0)
+    masked = res.copy()
+    r = exclusion_px
+    masked[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1] = -1.0
+    second = float(masked.max()) if masked.size > (2 * r + 1) ** 2 else 0.0
+    curv = max(min(cx, cy), 1e-6)  # negative second derivative of the score at the peak
+    # Localisation sigma from peak sharpness relative to the noise floor (second peak level).
+    sigma = float(np.clip(np.sqrt(max(best - max(second, 0.0), 1e-4) / curv) * 0.35, 0.15, 10.0))
+    return Peak(x + sx, y + sy, float(best), second, sigma), res
+
+
+def _subpixel(res: F32, x: int, y: int, axis: int) -> tuple[float, float]:
+    """Parabolic sub-pixel offset along `axis` and the (positive) curvature there."""
+    n = res.shape[axis]
+    i = y if axis == 0 else x
+    if i <= 0 or i >= n - 1:
+        return 0.0, 0.0
+    if axis == 0:
+        a, b, c = float(res[y - 1, x]), float(res[y, x]), float(res[y + 1, x])
+    else:
+        a, b, c = float(res[y, x - 1]), float(res[y, x]), float(res[y, x + 1])
+    denom = a - 2.0 * b + c
+    if denom >= 0:
+        return 0.0, 0.0
+    return float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)), float(-denom)

@@ -1,0 +1,137 @@
+"""Frame-to-map registration: orthorectify with telemetry, correlate orientation fields
+over the search window the filter allows, refine blocks, solve the camera pose."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from gps_denied_onboard._types import CameraModel, MapSource, euler_zyx_from_ned_body
+from gps_denied_onboard.components.c7_geo_registration.interface import RegistrationConfig, RegistrationResult
+from gps_denied_onboard.components.c7_geo_registration.matching import (
+    correlate,
+    orientation_field,
+    texture_score,
+    to_gray,
+)
+from gps_denied_onboard.components.c7_geo_registration.ortho import Ortho, orthorectify
+from gps_denied_onboard.components.c7_geo_registration.pose import solve_pose
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+
+
+class GeoRegistrar:
+    """Registers frames to one map. Stateless between calls (the filter owns the state)."""
+
+    def __init__(self, map_source: MapSource, camera: CameraModel, config: RegistrationConfig | None = None) -> None:
+        self.map = map_source
+        self.camera = camera
+        self.config = config or RegistrationConfig()
+
+    def working_gsd(self, height_m: float) -> float:
+        """Registration scale: the map's own, unless the footprint would exceed the template cap."""
+        return max(self.map.native_gsd_m, 0.0)
+
+    def make_ortho(self, frame: npt.NDArray[np.uint8], R_ned_cam: F64, height_m: float, frame_ts_ns: int) -> tuple[Ortho, F32]:
+        """Orthorectified frame and its orientation field (shared with VO and C6)."""
+        ortho = orthorectify(to_gray(frame), self.camera, R_ned_cam, height_m, self.working_gsd(height_m),
+                             self.config.max_ortho_side_px, frame_ts_ns)
+        return ortho, orientation_field(ortho.image, ortho.valid)
+
+    def register(
+        self,
+        ortho: Ortho,
+        field: F32,
+        frame_ts_ns: int,
+        prior_east_m: float,
+        prior_north_m: float,
+        prior_sigma_m: float,
+    ) -> RegistrationResult:
+        """Register around a prior camera position (east, north of the camera's nadir point)."""
+        cfg = self.config
+        g = ortho.gsd_m
+        texture = texture_score(field)
+        radius = int(math.ceil(3.0 * prior_sigma_m / g)) + 2
+        base = dict(frame_ts_ns=frame_ts_ns, texture=texture, gsd_m=g, height_agl_m=ortho.height_m)
+        if radius > cfg.max_search_radius_px:
+            return RegistrationResult(False, "search_window_too_large", search_radius_px=radius, **base)  # type: ignore[arg-type]
+        radius = max(radius, cfg.min_search_radius_px)
+        th, tw = field.shape[:2]
+        # centre of the ortho in ENU if the camera were at the prior
+        cx = prior_east_m + ortho.east_min_rel + tw * g / 2.0
+        cy = prior_north_m + ortho.north_max_rel - th * g / 2.0
+        patch = self.map.read_patch(cx, cy, tw + 2 * radius, th + 2 * radius, g)
+        coverage = float(patch.valid.mean())
+        base.update(coverage=coverage, search_radius_px=radius)
+        if coverage < cfg.min_coverage:
+            return RegistrationResult(False, "map_not_covering", **base)  # type: ignore[arg-type]
+        sfield = orientation_field(to_gray(patch.image), patch.valid)
+        peak, _ = correlate(sfield, field)
+        base.update(score=peak.score, distinctiveness=peak.distinctiveness)
+        # ortho pixel (0, 0) lies at patch pixel (dx, dy): camera nadir = that point minus its offset
+        e00, n00 = patch.pixel_to_en(peak.dx, peak.dy)
+        oe, on = ortho.pixel_to_rel_en(0.0, 0.0)
+        cam_e, cam_n = float(e00 - oe), float(n00 - on)
+        rays, ground, sig, n_blocks = self._block_correspondences(ortho, field, sfield, patch, peak.dx, peak.dy)
+        base.update(n_blocks=n_blocks)
+        h0 = ortho.height_m
+        if len(rays) >= 4:
+            sol = solve_pose(rays, ground, sig, cam_e, cam_n, h0, ortho.R_ned_cam,
+                             cfg.attitude_sigma_rad, cfg.height_sigma_frac * h0)
+            n_in = int(sol.inliers.sum())
+            rms_px = float(np.sqrt(np.mean(np.sum(sol.residuals_m[sol.inliers] ** 2, axis=1))) / g) if n_in else float("nan")
+            cov_en = sol.cov_enh[:2, :2] * max(sol.chi2_dof, 1.0)
+            cam_e, cam_n, R = sol.east_m, sol.north_m, sol.R_ned_cam
+            base.update(n_inliers=n_in, rms_residual_px=rms_px, chi2_dof=sol.chi2_dof)
+        else:
+            # translation only: the attitude error projects straight into position
+            s = peak.sigma_px * g
+            tilt = cfg.attitude_sigma_rad * h0
+            cov_en = np.eye(2) * (s * s + tilt * tilt)
+            R = ortho.R_ned_cam
+        floor = (cfg.map_floor_px * self.map.native_gsd_m) ** 2
+        cov_en = cov_en * cfg.covariance_inflation**2 + np.eye(2) * floor
+        body_from_cam = self.camera.body_from_camera
+        R_ned_body = R @ body_from_cam.T
+        off = R_ned_body @ self.camera.camera_offset_body_m  # camera position minus body position (NED)
+        body_e, body_n = cam_e - float(off[1]), cam_n - float(off[0])
+        cov_ne = np.array([[cov_en[1, 1], cov_en[0, 1]], [cov_en[0, 1], cov_en[0, 0]]])
+        return RegistrationResult(True, "", east_m=body_e, north_m=body_n, cov_ne=cov_ne,
+                                  refined_attitude=euler_zyx_from_ned_body(R_ned_body), **base)  # type: ignore[arg-type]
+
+    def _block_correspondences(self, ortho: Ortho, field: F32, sfield: F32, patch: object, dx: float, dy: float) -> tuple[F64, F64, F64, int]:
+        """Refine a grid of template blocks around the global peak: image rays <-> map ground points."""
+        cfg = self.config
+        th, tw = field.shape[:2]
+        nx, ny = cfg.block_grid
+        bw, bh = tw // nx, th // ny
+        r = cfg.block_search_px
+        rays, ground, sig = [], [], []
+        n_blocks = 0
+        for j in range(ny):
+            for i in range(nx):
+                x0, y0 = i * bw, j * bh
+                blk = field[y0:y0 + bh, x0:x0 + bw]
+                if float(np.hypot(blk[..., 0], blk[..., 1]).mean()) < cfg.min_block_weight:
+                    continue
+                sx0 = int(round(dx)) + x0 - r
+                sy0 = int(round(dy)) + y0 - r
+                if sx0 < 0 or sy0 < 0 or sx0 + bw + 2 * r > sfield.shape[1] or sy0 + bh + 2 * r > sfield.shape[0]:
+                    continue
+                n_blocks += 1
+                pk, _ = correlate(sfield[sy0:sy0 + bh + 2 * r, sx0:sx0 + bw + 2 * r], blk, exclusion_px=2)
+                if pk.score <= 0 or pk.distinctiveness < 0.02:
+                    continue
+                uc, vc = x0 + (bw - 1) / 2.0, y0 + (bh - 1) / 2.0
+                e_rel, n_rel = ortho.pixel_to_rel_en(uc, vc)
+                uv = ortho.rel_en_to_image(e_rel, n_rel)
+                if not np.all(np.isfinite(uv)):
+                    continue
+                ge, gn = patch.pixel_to_en(sx0 + pk.dx + uc - x0, sy0 + pk.dy + vc - y0)  # type: ignore[attr-defined]
+                rays.append(self.camera.unproject(uv)[0])
+                ground.append((float(ge), float(gn)))
+                sig.append(max(pk.sigma_px, 0.3) * ortho.gsd_m)
+        return np.asarray(rays, np.float64).reshape(-1, 3), np.asarray(ground, np.float64).reshape(-1, 2), np.asarray(sig, np.float64), n_blocks

@@ -1,0 +1,471 @@
+"""The airborne localization pipeline: frames + attitude/altitude telemetry (+ optional
+prior / GNSS) in, fused position/velocity/covariance/health out at any requested time.
+
+Wiring (the composition root builds the concrete pieces here):
+  frame -> C7 orthorectify (telemetry attitude + height) -> C3 VO against the last frame
+        -> C7 register around the C5 prediction (or C6 candidates when lost)
+        -> C9 quality gates -> C5 Mahalanobis gate + fusion (delayed-measurement aware)
+Everything is stamped with capture time on the flight's monotonic clock. Bad input
+never raises out of `on_frame` / `on_attitude` / `on_altitude`: it is counted,
+logged, reported as a degradation, and the covariance grows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from gps_denied_onboard._types import CameraModel, LatLonAlt, MapSource, ned_from_camera
+from gps_denied_onboard.clock import Clock
+from gps_denied_onboard.components.c3_vo import OrthoOdometry, VoConfig
+from gps_denied_onboard.components.c5_state import FilterConfig, HorizontalEkf, MeasurementError
+from gps_denied_onboard.components.c6_place_recognition import TileIndex, default_descriptor_extractor
+from gps_denied_onboard.components.c7_geo_registration import (
+    GeoRegistrar,
+    GeoRegistrationError,
+    Ortho,
+    RegistrationConfig,
+    RegistrationResult,
+    ground_footprint,
+    texture_score,
+)
+from gps_denied_onboard.components.c9_integrity import (
+    Degradation,
+    HealthMonitor,
+    IntegrityConfig,
+    consistent,
+    gate_registration,
+    gnss_disagrees,
+)
+from gps_denied_onboard.config.sections.localization import LocalizationConfig
+from gps_denied_onboard.logging import get_logger
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+_log = get_logger("localization")
+_EXHAUSTIVE_MAX_PX = 1_500_000  # maps up to this many coarse pixels are searched exhaustively
+
+
+class RecordSink(Protocol):
+    """FDR-like sink (e.g. an `FdrClient`): must never block."""
+
+    def enqueue(self, kind: str, payload: dict[str, Any]) -> object: ...
+
+
+@dataclass(frozen=True)
+class FusedOutput:
+    """The fused navigation solution at `timestamp_ns` (what goes to the autopilot)."""
+
+    timestamp_ns: int
+    lat_deg: float
+    lon_deg: float
+    alt_msl_m: float
+    vn_mps: float
+    ve_mps: float
+    vd_mps: float
+    cov_nn: float
+    cov_ne: float
+    cov_ee: float
+    source: str   # fix | vo | predict | none
+    health: str   # ok | degraded | lost
+    degradations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FrameReport:
+    """What one frame did: the registration attempt (if any) and its verdict."""
+
+    timestamp_ns: int
+    attempted: bool
+    accepted: bool
+    reason: str
+    lat_deg: float = float("nan")
+    lon_deg: float = float("nan")
+    cov_nn: float = float("nan")
+    cov_ne: float = float("nan")
+    cov_ee: float = float("nan")
+    mode: str = ""  # track | reloc
+
+
+class _Telemetry:
+    """Time-indexed samples of one stream with staleness-aware lookup."""
+
+    def __init__(self, maxlen: int = 512) -> None:
+        self._buf: deque[tuple[int, tuple[float, ...]]] = deque(maxlen=maxlen)
+
+    def add(self, t_ns: int, values: tuple[float, ...]) -> None:
+        if self._buf and t_ns <= self._buf[-1][0]:
+            return  # out of order / duplicate: telemetry is monotonic by contract; drop silently
+        self._buf.append((t_ns, values))
+
+    def at(self, t_ns: int, max_age_s: float, angle_idx: tuple[int, ...] = ()) -> tuple[float, ...] | None:
+        """Linear interpolation at t (held at the ends within `max_age_s`); None if stale or absent."""
+        if not self._buf:
+            return None
+        times = [b[0] for b in self._buf]
+        i = int(np.searchsorted(times, t_ns))
+        if i == 0 or i == len(times):
+            t0, v0 = self._buf[0] if i == 0 else self._buf[-1]
+            return v0 if abs(t_ns - t0) * 1e-9 <= max_age_s else None
+        (ta, va), (tb, vb) = self._buf[i - 1], self._buf[i]
+        if min(t_ns - ta, tb - t_ns) * 1e-9 > max_age_s:
+            return None
+        w = (t_ns - ta) / (tb - ta)
+        out = []
+        for k, (a, b) in enumerate(zip(va, vb, strict=True)):
+            if k in angle_idx:
+                d = math.remainder(b - a, 2 * math.pi)
+                out.append(math.remainder(a + w * d, 2 * math.pi))
+            else:
+                out.append(a + w * (b - a))
+        return tuple(out)
+
+    def window(self, t0_ns: int, t1_ns: int) -> list[tuple[int, tuple[float, ...]]]:
+        return [b for b in self._buf if t0_ns <= b[0] <= t1_ns]
+
+    def latest(self) -> tuple[int, tuple[float, ...]] | None:
+        return self._buf[-1] if self._buf else None
+
+
+class LocalizationPipeline:
+    """Feed frames and telemetry (capture timestamps, ns, one monotonic clock);
+    read `output(t_ns)` at any rate. Single-threaded: one owner calls it."""
+
+    def __init__(self, config: LocalizationConfig, map_source: MapSource, camera: CameraModel, clock: Clock, *,
+                 ground_alt_msl_m: float = 0.0, record_sink: RecordSink | None = None,
+                 ortho_factory: Callable[..., Any] | None = None) -> None:
+        self.config = config
+        self.map = map_source
+        self.camera = camera
+        self.clock = clock
+        self.ground_alt_msl_m = float(ground_alt_msl_m)
+        self._sink = record_sink
+        att_sigma = math.radians(config.attitude_sigma_deg)
+        self.registrar = GeoRegistrar(map_source, camera, RegistrationConfig(
+            max_ortho_side_px=config.max_ortho_side_px, max_search_radius_px=config.max_search_radius_px,
+            attitude_sigma_rad=att_sigma, height_sigma_frac=config.altitude_sigma_frac,
+            covariance_inflation=config.covariance_inflation))
+        self._reloc_registrar = GeoRegistrar(map_source, camera, RegistrationConfig(
+            max_ortho_side_px=max(64, config.max_ortho_side_px // 2), max_search_radius_px=10_000,
+            attitude_sigma_rad=att_sigma, height_sigma_frac=config.altitude_sigma_frac, block_grid=(3, 3), min_coverage=0.02,
+            covariance_inflation=config.covariance_inflation))
+        self.integrity = IntegrityConfig(
+            min_distinctiveness=config.min_distinctiveness,
+            relocalization_min_distinctiveness=config.relocalization_min_distinctiveness,
+            relocalization_confirmations=config.relocalization_confirmations,
+            stale_telemetry_s=config.stale_telemetry_s, camera_stall_s=config.camera_stall_s)
+        self.ekf = HorizontalEkf(FilterConfig(accel_noise_mps2=config.accel_noise_mps2))
+        self.vo = OrthoOdometry(VoConfig(attitude_rate_sigma_rad=att_sigma / 4))
+        self.health = HealthMonitor(self.integrity)
+        self._att = _Telemetry()
+        self._alt = _Telemetry()
+        self._prior: tuple[int, float, float, float] | None = None  # t, north, east, sigma
+        self._index: TileIndex | None = None
+        self._pending: list[tuple[int, F64, F64]] = []  # unconfirmed relocalisations (t, ne, cov)
+        self._last_source = "none"
+        self._last_update_ns: int | None = None
+        self._last_frame_ns: int | None = None
+        self.counters = {"frames": 0, "bad_frames": 0, "no_telemetry": 0, "fixes_accepted": 0, "fixes_refused": 0,
+                         "vo_updates": 0, "relocalizations": 0}
+
+    # ---- inputs -----------------------------------------------------------------------------
+    def on_attitude(self, t_ns: int, roll_rad: float, pitch_rad: float, yaw_rad: float) -> None:
+        """Autopilot attitude (MAVLink ATTITUDE convention) at capture time `t_ns`."""
+        if not all(math.isfinite(v) for v in (roll_rad, pitch_rad, yaw_rad)):
+            _log.warning("non-finite attitude dropped", kind="bad_telemetry", frame=t_ns, field="attitude",
+                         value=(roll_rad, pitch_rad, yaw_rad))
+            return
+        self._att.add(int(t_ns), (roll_rad, pitch_rad, yaw_rad))
+        self.health.telemetry_seen(int(t_ns))
+
+    def on_altitude(self, t_ns: int, alt_agl_m: float, alt_msl_m: float) -> None:
+        """Height above ground and MSL altitude at `t_ns` (either may be NaN if unknown)."""
+        agl = alt_agl_m if math.isfinite(alt_agl_m) else alt_msl_m - self.ground_alt_msl_m
+        msl = alt_msl_m if math.isfinite(alt_msl_m) else alt_agl_m + self.ground_alt_msl_m
+        if not (math.isfinite(agl) and math.isfinite(msl)) or agl <= 0.5:
+            _log.warning("unusable altitude dropped", kind="bad_telemetry", frame=t_ns, field="altitude",
+                         value=(alt_agl_m, alt_msl_m))
+            return
+        self._alt.add(int(t_ns), (agl, msl))
+
+    def on_prior(self, t_ns: int, lat_deg: float, lon_deg: float, sigma_m: float) -> None:
+        """An external position prior (e.g. last GNSS before denial, operator input)."""
+        try:
+            enu = self.map.frame.to_enu(LatLonAlt(lat_deg, lon_deg, 0.0))
+        except ValueError:
+            _log.warning("invalid prior dropped", kind="bad_prior", frame=t_ns, value=(lat_deg, lon_deg, sigma_m))
+            return
+        if not (math.isfinite(sigma_m) and sigma_m > 0):
+            return
+        self._prior = (int(t_ns), float(enu[1]), float(enu[0]), float(sigma_m))
+
+    def on_gnss(self, t_ns: int, lat_deg: float, lon_deg: float, sigma_m: float) -> bool:
+        """A GNSS position with its claimed accuracy: only compared (spoofing/jamming flag),
+        never fused. Returns True when it disagrees with vision."""
+        est = self.ekf.estimate(int(t_ns))
+        if est is None or not (math.isfinite(lat_deg) and math.isfinite(lon_deg) and math.isfinite(sigma_m)):
+            return False
+        enu = self.map.frame.to_enu(LatLonAlt(lat_deg, lon_deg, 0.0))
+        flag = gnss_disagrees(self.integrity, (est.north_m, est.east_m), est.cov_ne, (enu[1], enu[0]), sigma_m)
+        if flag and not self.health.gnss_disagreement:
+            _log.warning("GNSS disagrees with vision beyond its claimed accuracy", kind="gnss_disagreement",
+                         frame=t_ns, gnss_sigma_m=sigma_m)
+            self._record("c9.gnss_disagreement", {"t_ns": int(t_ns), "lat": lat_deg, "lon": lon_deg, "sigma_m": sigma_m})
+        self.health.gnss_disagreement = flag
+        return flag
+
+    # ---- frames -----------------------------------------------------------------------------
+    def on_frame(self, t_ns: int, image: npt.NDArray[np.uint8] | None) -> FrameReport:
+        """Process one frame captured at `t_ns`; `None` marks a frame that was lost or corrupt."""
+        t_ns = int(t_ns)
+        self.counters["frames"] += 1
+        if self._last_frame_ns is not None and t_ns <= self._last_frame_ns:
+            self.counters["bad_frames"] += 1
+            return self._refuse(t_ns, "non_monotonic_timestamp", {Degradation.BAD_FRAME}, attempted=False)
+        self._last_frame_ns = t_ns
+        if image is None or image.dtype != np.uint8 or image.ndim not in (2, 3) or \
+                image.shape[:2] != (self.camera.height, self.camera.width):
+            self.counters["bad_frames"] += 1
+            return self._refuse(t_ns, "bad_frame", {Degradation.BAD_FRAME}, attempted=False)
+        att = self._att.at(t_ns, self.config.stale_telemetry_s, angle_idx=(0, 1, 2))
+        alt = self._alt.at(t_ns, self.config.stale_telemetry_s)
+        if att is None or alt is None:
+            self.counters["no_telemetry"] += 1
+            self.vo.reset()
+            return self._refuse(t_ns, "stale_telemetry", {Degradation.STALE_TELEMETRY}, attempted=False)
+        R = ned_from_camera(att[0], att[1], att[2], self.camera.body_from_camera)
+        try:
+            ortho, field = self.registrar.make_ortho(image, R, alt[0], t_ns)
+        except GeoRegistrationError as exc:
+            _log.warning("frame cannot be orthorectified", kind="ortho_failed", frame=t_ns, error=str(exc))
+            return self._refuse(t_ns, "ortho_failed", {Degradation.BAD_FRAME}, attempted=False)
+        flags: set[Degradation] = set()
+        self._visual_odometry(t_ns, ortho, field)
+        if texture_score(field) < self.integrity.min_texture:
+            return self._refuse(t_ns, "no_texture", {Degradation.NO_TEXTURE}, attempted=True)
+        off = self._camera_offset_ne(R)
+        est = self.ekf.estimate(t_ns)
+        sigma = est.position_sigma_m if est is not None else math.inf
+        track_sigma_limit = (self.config.max_search_radius_px - 2) * ortho.gsd_m / 3.0
+        if est is not None and sigma <= track_sigma_limit:
+            res = self.registrar.register(ortho, field, t_ns, est.east_m + off[1], est.north_m + off[0], max(sigma, ortho.gsd_m))
+            return self._fuse_tracking(t_ns, res, flags)
+        prior = self._prior_at(t_ns)
+        if prior is not None and prior[2] <= track_sigma_limit:
+            res = self.registrar.register(ortho, field, t_ns, prior[1] + off[1], prior[0] + off[0], prior[2])
+            return self._candidate(t_ns, res, flags, reloc=False)
+        return self._relocalize(t_ns, image, R, alt[0], ortho, field, flags)
+
+    # ---- internals --------------------------------------------------------------------------
+    def _camera_offset_ne(self, R_ned_cam: F64) -> F64:
+        """(north, east) of the camera centre relative to the body origin."""
+        R_ned_body = R_ned_cam @ self.camera.body_from_camera.T
+        return np.asarray((R_ned_body @ self.camera.camera_offset_body_m)[:2], np.float64)
+
+    def _visual_odometry(self, t_ns: int, ortho: Ortho, field: F32) -> None:
+        m = self.vo.step(t_ns, ortho, field)
+        if m is None or not self.ekf.initialized:
+            return
+        vn, ve = m.velocity
+        try:
+            out = self.ekf.update_velocity(t_ns, vn, ve, m.cov_velocity)
+        except MeasurementError as exc:
+            _log.warning("VO measurement refused", kind="vo_refused", frame=t_ns, error=str(exc))
+            return
+        if out.accepted:
+            self.counters["vo_updates"] += 1
+            self._last_source, self._last_update_ns = "vo", t_ns
+        for p in range(len(self._pending)):  # carry unconfirmed relocalisations along the VO track
+            pt, ne, cov = self._pending[p]
+            self._pending[p] = (pt, ne + np.array([m.d_north_m, m.d_east_m]), cov + m.cov_d)
+
+    def _prior_at(self, t_ns: int) -> tuple[float, float, float] | None:
+        if self._prior is None:
+            return None
+        pt, n, e, s = self._prior
+        grow = self.config.max_speed_mps * abs(t_ns - pt) * 1e-9
+        return n, e, math.hypot(s, grow)
+
+    def _gate(self, res: RegistrationResult, reloc: bool) -> str:
+        d = gate_registration(self.integrity, ok=res.ok, reason=res.reason, texture=res.texture, score=res.score,
+                              distinctiveness=res.distinctiveness, n_blocks=res.n_blocks, n_inliers=res.n_inliers,
+                              rms_residual_px=res.rms_residual_px, chi2_dof=res.chi2_dof, relocalization=reloc)
+        return "" if d.accepted else d.reason
+
+    def _fuse_tracking(self, t_ns: int, res: RegistrationResult, flags: set[Degradation]) -> FrameReport:
+        why = self._gate(res, reloc=False)
+        if res.reason == "map_not_covering":
+            flags.add(Degradation.MAP_EDGE)
+        if why:
+            return self._refuse(t_ns, why, flags, attempted=True, res=res)
+        try:
+            out = self.ekf.update_position(t_ns, res.north_m, res.east_m, res.cov_ne)
+        except MeasurementError as exc:
+            return self._refuse(t_ns, f"filter_refused:{exc.field}", flags, attempted=True, res=res)
+        if not out.accepted:
+            return self._refuse(t_ns, out.reason, flags, attempted=True, res=res)
+        return self._accept(t_ns, res, flags, "track")
+
+    def _candidate(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], reloc: bool) -> FrameReport:
+        """A fix with no running filter: (re)initialise only after agreeing confirmations."""
+        why = self._gate(res, reloc=reloc)
+        if why:
+            return self._refuse(t_ns, why, flags, attempted=True, res=res, mode="reloc")
+        ne = np.array([res.north_m, res.east_m])
+        max_gap = 2.0
+        kept = []
+        for pt, pne, pcov in self._pending:
+            dt = (t_ns - pt) * 1e-9
+            if dt > max_gap:
+                continue
+            kept.append((pt, pne, pcov))
+        agree = [p for p in kept if consistent(ne, res.cov_ne, p[1], p[2])]
+        self._pending = [p for p in kept if p in agree] + [(t_ns, ne, res.cov_ne.copy())]
+        if len(agree) + 1 < self.integrity.relocalization_confirmations:
+            return self._refuse(t_ns, "awaiting_confirmation", flags, attempted=True, res=res, mode="reloc")
+        self._pending = []
+        self.ekf.reset(t_ns, res.north_m, res.east_m, res.cov_ne)
+        self.counters["relocalizations"] += 1
+        _log.info("filter (re)initialised from a confirmed fix", kind="relocalized", frame=t_ns,
+                  sigma_m=math.sqrt(float(np.trace(res.cov_ne))))
+        return self._accept(t_ns, res, flags, "reloc")
+
+    def _relocalize(self, t_ns: int, image: npt.NDArray[np.uint8], R: F64, height: float, ortho: Ortho,
+                    field: F32, flags: set[Degradation]) -> FrameReport:
+        """No usable prior: search the whole map at a coarse scale when it is small enough
+        (exact), else verify C6's retrieved candidates; then a fine C7 registration."""
+        coarse, cfield = self._reloc_registrar.make_ortho(image, R, height, t_ns)
+        off = self._camera_offset_ne(R)
+        e0, n0, e1, n1 = self.map.bounds_en_m
+        g = coarse.gsd_m
+        th, tw = cfield.shape[:2]
+        windows: list[tuple[float, float, float]] = []  # prior camera (east, north) and sigma
+        if (e1 - e0) * (n1 - n0) / (g * g) <= _EXHAUSTIVE_MAX_PX:
+            half = 0.5 * max(e1 - e0, n1 - n0) + 0.5 * max(th, tw) * g
+            ce = 0.5 * (e0 + e1) - (coarse.east_min_rel + tw * g / 2.0)
+            cn = 0.5 * (n0 + n1) - (coarse.north_max_rel - th * g / 2.0)
+            windows.append((ce, cn, half / 3.0))
+            sep = 0.0
+        else:
+            if self._index is None:
+                fp = ground_footprint(self.camera, R, height)
+                side = float(max(np.ptp(fp[:, 0]), np.ptp(fp[:, 1])))
+                try:
+                    self._index = TileIndex(self.map, default_descriptor_extractor(), side)
+                except Exception as exc:  # noqa: BLE001 - PlaceRecognitionError or a map read failure: report, keep going
+                    _log.warning("map index unavailable", kind="reloc_index_failed", frame=t_ns, error=str(exc))
+                    return self._refuse(t_ns, "no_map_index", flags, attempted=True, mode="reloc")
+            sep = self._index.tile_m / 2.0
+            windows = [(c.east_m + off[1], c.north_m + off[0], self._index.tile_m / 3.0)
+                       for c in self._index.query(coarse.image, k=self.config.relocalization_candidates)]
+        found: list[RegistrationResult] = []
+        for we, wn, ws in windows:
+            res = self._reloc_registrar.register(coarse, cfield, t_ns, we, wn, ws)
+            if res.ok:
+                found.append(res)
+        if not found:
+            return self._refuse(t_ns, "no_candidate", flags, attempted=True, mode="reloc")
+        found.sort(key=lambda r: -r.score)
+        best = found[0]
+        # the same place found through overlapping windows is not a rival
+        rivals = [r.score for r in found[1:] if math.hypot(r.east_m - best.east_m, r.north_m - best.north_m) > max(sep, 4 * g)]
+        if rivals and best.score < self.integrity.relocalization_min_ratio * max(rivals):
+            return self._refuse(t_ns, "ambiguous_place", flags, attempted=True, res=best, mode="reloc")
+        if best.distinctiveness < self.integrity.relocalization_min_distinctiveness:
+            return self._refuse(t_ns, "ambiguous_place", flags, attempted=True, res=best, mode="reloc")
+        sigma = max(2.0 * g, math.sqrt(float(np.trace(best.cov_ne)) / 2.0))
+        sigma = min(sigma, (self.config.max_search_radius_px - 2) * ortho.gsd_m / 3.0)
+        fine = self.registrar.register(ortho, field, t_ns, best.east_m + off[1], best.north_m + off[0], sigma)
+        return self._candidate(t_ns, fine, flags, reloc=True)
+
+    def _accept(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], mode: str) -> FrameReport:
+        self.counters["fixes_accepted"] += 1
+        self.health.fix_accepted(t_ns)
+        self.health.frame_seen(t_ns, flags)
+        self._last_source, self._last_update_ns = "fix", t_ns
+        lat, lon = self._latlon(res.north_m, res.east_m)
+        c = res.cov_ne
+        self._record("c7.fix", {"t_ns": t_ns, "lat": lat, "lon": lon, "cov": [c[0, 0], c[0, 1], c[1, 1]],
+                                "accepted": True, "mode": mode, "score": res.score,
+                                "distinctiveness": res.distinctiveness, "inliers": res.n_inliers})
+        return FrameReport(t_ns, True, True, "", lat, lon, float(c[0, 0]), float(c[0, 1]), float(c[1, 1]), mode)
+
+    def _refuse(self, t_ns: int, reason: str, flags: set[Degradation], *, attempted: bool,
+                res: RegistrationResult | None = None, mode: str = "track") -> FrameReport:
+        if attempted:
+            self.counters["fixes_refused"] += 1
+        self.health.frame_seen(t_ns, flags)
+        if res is not None and res.ok:
+            lat, lon = self._latlon(res.north_m, res.east_m)
+            c = res.cov_ne
+            rep = FrameReport(t_ns, attempted, False, reason, lat, lon, float(c[0, 0]), float(c[0, 1]), float(c[1, 1]), mode)
+        else:
+            rep = FrameReport(t_ns, attempted, False, reason, mode=mode)
+        self._record("c7.fix", {"t_ns": t_ns, "accepted": False, "reason": reason, "mode": mode})
+        return rep
+
+    def _record(self, kind: str, payload: dict[str, Any]) -> None:
+        if self._sink is not None:
+            self._sink.enqueue(kind, payload)
+
+    def _latlon(self, north: float, east: float) -> tuple[float, float]:
+        p = self.map.frame.to_geodetic((east, north, 0.0))
+        return p.lat_deg, p.lon_deg
+
+    # ---- output -----------------------------------------------------------------------------
+    def output(self, t_ns: int) -> FusedOutput:
+        """The fused solution predicted to `t_ns` (typically now, or a tick on the flight clock)."""
+        t_ns = int(t_ns)
+        est = self.ekf.estimate(max(t_ns, self.ekf.time_ns)) if self.ekf.initialized else None
+        alt = self._alt.at(t_ns, 5.0)
+        alt_msl = alt[1] if alt is not None else (self._alt.latest()[1][1] if self._alt.latest() else self.ground_alt_msl_m)  # type: ignore[index]
+        vd = self._vertical_speed(t_ns)
+        if est is None:
+            return self._uninitialised_output(t_ns, alt_msl, vd)
+        rep = self.health.report(t_ns, True, est.position_sigma_m)
+        if self._last_update_ns is None or (t_ns - self._last_update_ns) * 1e-9 > 1.0:
+            source = "predict"
+        else:
+            source = self._last_source
+        lat, lon = self._latlon(est.north_m, est.east_m)
+        c = est.cov_ne
+        return FusedOutput(t_ns, lat, lon, alt_msl, est.vn_mps, est.ve_mps, vd, float(c[0, 0]), float(c[0, 1]),
+                           float(c[1, 1]), source, rep.health.value, tuple(sorted(d.value for d in rep.degradations)))
+
+    def _uninitialised_output(self, t_ns: int, alt_msl: float, vd: float) -> FusedOutput:
+        """Before the first fix: the prior (or the map centre) with an honest, huge covariance."""
+        prior = self._prior_at(t_ns)
+        if prior is not None:
+            n, e, s = prior
+        else:
+            e0, n0, e1, n1 = self.map.bounds_en_m
+            n, e, s = 0.5 * (n0 + n1), 0.5 * (e0 + e1), math.hypot(e1 - e0, n1 - n0)
+        lat, lon = self._latlon(n, e)
+        rep = self.health.report(t_ns, False, math.inf)
+        return FusedOutput(t_ns, lat, lon, alt_msl, 0.0, 0.0, vd, s * s, 0.0, s * s, "none", rep.health.value,
+                           tuple(sorted(d.value for d in rep.degradations)))
+
+    def _vertical_speed(self, t_ns: int) -> float:
+        """Down velocity from a least-squares line through the last 2 s of MSL altitude
+        (a two-point difference of a noisy altimeter is useless)."""
+        samples = self._alt.window(t_ns - 2_000_000_000, t_ns)
+        if len(samples) < 3:
+            return 0.0
+        t = np.array([s[0] for s in samples], np.float64) * 1e-9
+        a = np.array([s[1][1] for s in samples], np.float64)
+        t -= t.mean()
+        denom = float(t @ t)
+        return 0.0 if denom <= 0 else -float(t @ (a - a.mean())) / denom
+
+
+def build_localization_pipeline(config: LocalizationConfig, map_source: MapSource, camera: CameraModel, clock: Clock,
+                                *, ground_alt_msl_m: float = 0.0, record_sink: RecordSink | None = None) -> LocalizationPipeline:
+    """The composition root's one way to make the pipeline (live runtime, replay, demo)."""
+    return LocalizationPipeline(config, map_source, camera, clock, ground_alt_msl_m=ground_alt_msl_m,
+                                record_sink=record_sink)
