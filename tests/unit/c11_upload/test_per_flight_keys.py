@@ -105,3 +105,29 @@ def test_rejection_is_recorded_and_logged_as_error(sink, caplog: pytest.LogCaptu
     assert kind == KIND_SIGNATURE_REJECTED
     assert payload["code"] == "bad_signature" and payload["seq"] == 3 and payload["flight_id"] == FLIGHT
     assert [r.levelname for r in caplog.records if r.levelno >= logging.ERROR] == ["ERROR"]
+
+
+def test_operator_key_loads_from_pem_raw_seed_and_hex(tmp_path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from gps_denied_onboard.components.c11_tile_manager.keys import load_operator_private_key, public_key_bytes
+
+    key = Ed25519PrivateKey.generate()
+    seed = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    (tmp_path / "k.raw").write_bytes(seed)
+    (tmp_path / "k.hex").write_text(seed.hex() + "\n")
+    for name in ("k.pem", "k.raw", "k.hex"):
+        assert public_key_bytes(load_operator_private_key(tmp_path / name)) == public_key_bytes(key)
+
+
+def test_unusable_operator_key_file_is_a_clear_upload_error(tmp_path) -> None:
+    from gps_denied_onboard.components.c11_tile_manager import UploadError
+    from gps_denied_onboard.components.c11_tile_manager.keys import load_operator_private_key
+
+    (tmp_path / "short").write_bytes(b"\x01" * 31)
+    with pytest.raises(UploadError, match="short.*not a usable Ed25519"):
+        load_operator_private_key(tmp_path / "short")
+    with pytest.raises(UploadError, match="unreadable"):
+        load_operator_private_key(tmp_path / "missing")

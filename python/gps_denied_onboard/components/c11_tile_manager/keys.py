@@ -148,8 +148,9 @@ class PerFlightKeyManager:
             try:
                 _log.warning("per-flight key manager dropped with an active session; zeroising",
                              kind="c11.upload.session.key.leaked", flight_id=self._flight_id)
-            finally:
-                self.end_session()
+            except Exception:  # noqa: BLE001 - logging may be torn down at interpreter exit; zeroise anyway
+                pass
+            self.end_session()
 
 
 def load_operator_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
