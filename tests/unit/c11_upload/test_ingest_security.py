@@ -34,7 +34,18 @@ def test_replay_of_an_accepted_capture_request_is_rejected_and_stored_once(inges
     assert RawClient.send(request).status_code == 201
     replay = RawClient.send(request)
     assert replay.status_code == 409 and error_code(replay) == "replayed_request"
+    assert replay.json()["error"]["already_accepted"] is True  # lets an honest retry count it as done
     assert stored_payloads(ingest) == [PAYLOAD]
+
+
+def test_capture_without_metadata_or_with_non_json_metadata_is_refused(ingest, operator_key) -> None:
+    client = opened(ingest, operator_key)
+    request = client.capture_request(0, PAYLOAD, metadata=b"not json")
+    assert error_code(RawClient.send(request)) == "malformed_request"
+    request = client.capture_request(0, PAYLOAD)
+    del request["headers"][HEADER_METADATA]
+    assert error_code(RawClient.send(request)) == "malformed_request"
+    assert stored_payloads(ingest) == []
 
 
 def test_reused_sequence_number_with_other_content_is_rejected(ingest, operator_key) -> None:

@@ -172,7 +172,7 @@ class TileUploader:
                 if answer.status < 500:
                     return answer
                 problem = f"HTTP {answer.status} {answer.code}"
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 problem = f"{type(exc).__name__}"
                 self._local.http = None  # a pooled connection to a dead server is useless
             if attempt == self._config.max_attempts:
@@ -198,6 +198,8 @@ class TileUploader:
         """Upload every capture of `store` the service does not hold yet. Raises
         FlightStateNotOnGroundError (before anything else), SignatureRejectedError or UploadError."""
         self._gate.confirm_on_ground()
+        self._stop.clear()
+        self._retries = 0
         started = time.monotonic()
         flight_id = store.flight_id
         self._keys.start_session(flight_id)
@@ -228,9 +230,14 @@ class TileUploader:
             try:
                 with ThreadPoolExecutor(self._config.concurrency, thread_name_prefix="upload") as pool:
                     futures = [pool.submit(send, seq, c) for seq, c in enumerate(pending)]
-                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                    for future in futures:
-                        future.cancel()
+                    try:
+                        wait(futures, return_when=FIRST_EXCEPTION)
+                    except BaseException:  # Ctrl-C: stop the workers instead of draining the queue
+                        self._stop.set()
+                        raise
+                    finally:
+                        for future in futures:
+                            future.cancel()
                     errors = [f.exception() for f in futures if f.done() and not f.cancelled() and f.exception()]
                     if errors:
                         self._stop.set()

@@ -165,7 +165,10 @@ class IngestService:
             raise ProtocolError(ErrorCode.MALFORMED_REQUEST, f"missing {HEADER_STATEMENT} header")
         statement_bytes = b64decode(statement_b64, HEADER_STATEMENT)
         statement = _json_object(statement_bytes, HEADER_STATEMENT)
-        metadata = b64decode(headers.get(HEADER_METADATA) or "", HEADER_METADATA)
+        if not headers.get(HEADER_METADATA):
+            raise ProtocolError(ErrorCode.MALFORMED_REQUEST, f"missing {HEADER_METADATA} header")
+        metadata = b64decode(headers[HEADER_METADATA], HEADER_METADATA)
+        _json_object(metadata, HEADER_METADATA)
         with self.storage.lock:
             session = self._session(session_id)
             if session.state != STATE_OPEN:
@@ -266,6 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the unread body must not be parsed as the next request
             raise ProtocolError(ErrorCode.BODY_TOO_LARGE, f"body of {length} bytes exceeds the limit of {limit}")
         body = self.rfile.read(length)
+        self._body_read = True
         if len(body) != length:
             self.close_connection = True
             raise ProtocolError(ErrorCode.MALFORMED_REQUEST, f"body ended after {len(body)} of {length} bytes")
@@ -274,6 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         service = self.server.service
         path = self.path.split("?", 1)[0]
+        self._body_read = False
         try:
             if method == "GET" and path == f"{API_PREFIX}/health":
                 status, out = 200, {"status": "ok", "api_version": API_VERSION}
@@ -289,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 raise ProtocolError(ErrorCode.NOT_FOUND, f"no such endpoint: {method} {path}")
         except ProtocolError as exc:
+            if not self._body_read and self.headers.get("Content-Length", "0") != "0":
+                self.close_connection = True  # an unread body must not be parsed as the next request
             _log.warning("ingest request refused", kind="c11.ingest.refused", code=exc.code.value,
                          method=method, path=path, reason=str(exc))
             self._send(HTTP_STATUS[exc.code], error_body(exc.code, str(exc), **exc.detail))
