@@ -148,7 +148,7 @@ class CacheProvisioner:
             tiles = list(tiles_covering(*request.bbox, zoom))
             if len(tiles) > request.max_tiles:
                 raise BuildInputError("bbox", request.bbox, f"at most {request.max_tiles} tiles at zoom {zoom} (got {len(tiles)}); a smaller area or zoom")
-            bar = self._progress("download", len(tiles), "tile")
+            bar = self._progress("prepare", len(tiles), "tile")
             try:
                 request.source.prepare(tiles, bar)
             finally:
@@ -217,7 +217,7 @@ class CacheProvisioner:
                     return None
                 return {"manifest_sha256": hashlib.sha256((out_dir / MANIFEST_NAME).read_bytes()).hexdigest(),
                         "version": m.version, "zoom": m.zoom, "tile_count": m.tile_count,
-                        "bytes_total": sum(f.length for f in m.files), "coverage": float(m.raw.get("coverage", 0.0)),
+                        "bytes_total": sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file()), "coverage": float(m.raw.get("coverage", 0.0)),
                         "descriptor_count": int((m.descriptors or {}).get("count", 0))}
             finally:
                 cache.close()

@@ -56,7 +56,7 @@ class RasterTileSource:
         self._crs_override = crs
         try:
             with rasterio.open(self._path) as ds:
-                self._crs = CRS.from_user_input(crs) if crs else ds.crs
+                self._crs = CRS.from_user_input(crs) if crs else (ds.crs or self._prj_crs())
                 if self._crs is None:
                     raise RasterSourceError(str(path), "has no CRS (no .prj / .aux.xml / GeoTIFF keys): give one, e.g. --source-crs EPSG:4326")
                 if ds.transform == Affine.identity():
@@ -78,6 +78,16 @@ class RasterTileSource:
                     self._gsd = min(res_x, res_y) * factor
         except RasterioError as exc:
             raise RasterSourceError(str(path), f"cannot open with rasterio: {exc}") from exc
+
+    def _prj_crs(self) -> CRS | None:
+        """GDAL ignores a .prj next to a PNG/JPEG + world file; the ESRI convention says it is the CRS."""
+        prj = self._path.with_suffix(".prj")
+        if not prj.is_file():
+            return None
+        try:
+            return CRS.from_wkt(prj.read_text(encoding="utf-8", errors="replace"))
+        except (RasterioError, ValueError) as exc:
+            raise RasterSourceError(str(prj), f"is not a WKT CRS: {exc}") from exc
 
     @property
     def description(self) -> str:
@@ -106,7 +116,9 @@ class RasterTileSource:
                 f"(--bbox is lat_min,lon_min,lat_max,lon_max)")
 
     def prepare(self, tiles: Sequence[TileXYZ], progress: Progress | None = None) -> None:
-        del tiles, progress  # a local raster needs nothing fetched
+        """A local raster is always available: nothing to fetch."""
+        if progress is not None:
+            progress.update(len(tiles))
 
     def identity(self, tiles: Sequence[TileXYZ]) -> str:
         h = hashlib.sha256()

@@ -127,6 +127,9 @@ class XyzTileSource:
     def _path(self, tile: TileXYZ) -> Path:
         return self._store / str(tile.z) / str(tile.x) / f"{tile.y}.tile"
 
+    def _missing_marker(self, tile: TileXYZ) -> Path:
+        return self._store / str(tile.z) / str(tile.x) / f"{tile.y}.404"
+
     def _session(self) -> requests.Session:
         s = getattr(self._local, "session", None)
         if s is None:
@@ -178,9 +181,15 @@ class XyzTileSource:
         os.replace(tmp, path)  # a killed run leaves only .part files, never a torn tile
 
     def prepare(self, tiles: Sequence[TileXYZ], progress: Progress | None = None) -> None:
-        """Download every tile not already in the store. 404s are recorded in `missing`;
-        other failures are collected and raised together as `DownloadIncompleteError`."""
-        todo = [t for t in tiles if not self._path(t).is_file()]
+        """Download every tile not already in the store. 404s are recorded in `missing`
+        (and remembered in the store: delete it to ask again); other failures are
+        collected and raised together as `DownloadIncompleteError`."""
+        todo = []
+        for t in tiles:
+            if self._missing_marker(t).is_file():
+                self._missing.add(t)
+            elif not self._path(t).is_file():
+                todo.append(t)
         if progress is not None and len(todo) < len(tiles):
             progress.update(len(tiles) - len(todo))
         failures: dict[TileXYZ, TileFetchError] = {}
@@ -194,6 +203,9 @@ class XyzTileSource:
                     done += 1
                 except TileNotFoundError:
                     self._missing.add(tile)
+                    marker = self._missing_marker(tile)
+                    marker.parent.mkdir(parents=True, exist_ok=True)
+                    marker.touch()
                 except TileFetchError as exc:
                     failures[tile] = exc
                 if progress is not None:
