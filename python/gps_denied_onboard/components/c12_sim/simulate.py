@@ -228,7 +228,7 @@ def _prior(traj: Trajectory, spec: FlightSpec, raster: GeoRaster, t_ns: npt.NDAr
     rows = np.empty((len(idx), 3))
     for j, i in enumerate(idx):
         e, n, _ = traj.pos_enu[i]
-        de, dn = rng.normal(0, sigma / math.sqrt(2.0), 2) if sigma > 0 else (0.0, 0.0)
+        de, dn = rng.normal(0, sigma, 2) if sigma > 0 else (0.0, 0.0)  # sigma: 1-sigma per axis
         p = raster.frame.to_geodetic((float(e + de), float(n + dn), 0.0))
         rows[j] = (p.lat_deg, p.lon_deg, sigma)
     return t_ns[idx], rows
