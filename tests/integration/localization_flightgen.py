@@ -138,3 +138,73 @@ def track_errors_m(flight_dir: Path, out_dir: Path, map_frame_origin: LatLonAlt 
         "track_rows": float(len(tr)),
         "track_rows_with_position": float(len(terr)),
     }
+
+
+def synthetic_world_pair(seed: int, size_px: int = 900) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """Two 'dates' of one procedural landscape (fields, roads, buildings, trees): the
+    second re-colours every field independently (crops/seasons; some flip contrast),
+    moves the illumination, adds new buildings and removes some trees."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    n = size_px
+    labels = np.zeros((n, n), np.int32)
+    # fields: a jittered grid of quadrilaterals
+    k = 0
+    step = n // 7
+    for gy in range(-1, 8):
+        for gx in range(-1, 8):
+            k += 1
+            cx, cy = gx * step + rng.integers(0, step), gy * step + rng.integers(0, step)
+            w, h = rng.integers(step // 2, step * 2), rng.integers(step // 2, step * 2)
+            ang = rng.uniform(0, 180)
+            box = cv2.boxPoints(((float(cx), float(cy)), (float(w), float(h)), float(ang))).astype(np.int32)
+            cv2.fillPoly(labels, [box], k)
+    base_a = rng.uniform(60, 200, k + 1)
+    base_b = np.where(rng.random(k + 1) < 0.3, 255 - base_a, rng.uniform(60, 200, k + 1))
+    tex_a = rng.normal(0, 8, (n, n))
+    tex_b = rng.normal(0, 8, (n, n))
+    a = base_a[labels] + tex_a
+    b = base_b[labels] + tex_b
+    # roads (same both dates, slightly different brightness)
+    for _ in range(6):
+        p1 = tuple(int(v) for v in rng.integers(0, n, 2))
+        p2 = tuple(int(v) for v in rng.integers(0, n, 2))
+        width = int(rng.integers(3, 7))
+        cv2.line(a, p1, p2, 215.0, width)
+        cv2.line(b, p1, p2, 190.0, width)
+    # buildings (old in both, new only in b) and trees (only in a for some)
+    for i in range(120):
+        x, y = (int(v) for v in rng.integers(0, n - 20, 2))
+        w, h = (int(v) for v in rng.integers(5, 18, 2))
+        roof = float(rng.uniform(30, 240))
+        if i % 4 != 0:
+            cv2.rectangle(a, (x, y), (x + w, y + h), roof, -1)
+        cv2.rectangle(b, (x, y), (x + w, y + h), float(rng.uniform(30, 240)), -1)
+    for i in range(300):
+        x, y = (int(v) for v in rng.integers(0, n, 2))
+        r = int(rng.integers(2, 6))
+        cv2.circle(a, (x, y), r, 40.0, -1)
+        if i % 3:
+            cv2.circle(b, (x, y), r, 55.0, -1)
+    a = cv2.GaussianBlur(a.astype(np.float32), (0, 0), 0.8)
+    b = cv2.GaussianBlur(b.astype(np.float32), (0, 0), 1.0)
+    shade = np.linspace(0.85, 1.1, n)[None, :]
+    b = b * shade
+    tint_a, tint_b = np.array([1.0, 1.05, 0.95]), np.array([0.9, 1.0, 1.1])
+    img_a = np.clip(a[..., None] * tint_a, 0, 255).astype(np.uint8)
+    img_b = np.clip(b[..., None] * tint_b, 0, 255).astype(np.uint8)
+    return img_a, img_b
+
+
+def write_geotiff(path: Path, image: npt.NDArray[np.uint8], *, easting: float = 500_000.0,
+                  northing: float = 5_300_000.0, gsd_m: float = 1.0, epsg: int = 32634) -> Path:
+    """A north-up UTM GeoTIFF (BGR image in, RGB bands out)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rgb = image[..., ::-1].transpose(2, 0, 1)
+    with rasterio.open(path, "w", driver="GTiff", height=image.shape[0], width=image.shape[1], count=3,
+                       dtype="uint8", crs=f"EPSG:{epsg}", transform=from_origin(easting, northing, gsd_m, gsd_m)) as dst:
+        dst.write(rgb)
+    return path

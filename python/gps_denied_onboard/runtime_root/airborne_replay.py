@@ -24,6 +24,7 @@ import numpy as np
 
 from gps_denied_onboard._types import MapSource
 from gps_denied_onboard.clock import WallClock
+from gps_denied_onboard.components.c1_camera import ReplaySource
 from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.dataset import (
     DatasetError,
@@ -117,9 +118,12 @@ def replay_flight(flight_dir: Path, out_dir: Path, *, map_path: Path | None = No
     ticks = 0
     start_wall = time.monotonic()
     last_tick = -1
+    source = ReplaySource.from_flight(flight, clock, realtime=realtime)
+    times = [f.t_ns for f in frames]
     with EstimateWriter(out_dir) as writer:
-        for k, frame in enumerate(frames):
-            t = frame.t_ns
+        while (frame := source.read()) is not None:
+            t = frame.timestamp_ns
+            k = frame.sequence
             while ia < len(att) and att.t_ns[ia] <= t:
                 r, p, y = att.values[ia][:3]
                 pipe.on_attitude(int(att.t_ns[ia]), float(r), float(p), float(y))
@@ -131,17 +135,8 @@ def replay_flight(flight_dir: Path, out_dir: Path, *, map_path: Path | None = No
                 la, lo, s = prior.values[ip][:3]
                 pipe.on_prior(int(prior.t_ns[ip]), float(la), float(lo), float(s))
                 ip += 1
-            if realtime:
-                lag = (t - t_first) * 1e-9 - (time.monotonic() - start_wall)
-                if lag > 0:
-                    time.sleep(lag)
-            try:
-                image = flight.load_frame(k)
-            except DatasetError as exc:
-                _log.warning("frame unreadable", kind="bad_frame", frame=t, error=str(exc))
-                image = None
             w0 = time.perf_counter()
-            rep = pipe.on_frame(t, image)
+            rep = pipe.on_frame(t, frame.image)
             out = pipe.output(t)
             latency_ms = (time.perf_counter() - w0) * 1e3
             latencies.append(latency_ms)
@@ -153,7 +148,7 @@ def replay_flight(flight_dir: Path, out_dir: Path, *, map_path: Path | None = No
                 writer.track(_track_row(out))
                 last_tick = t
                 ticks += 1
-            t_next = frames[k + 1].t_ns if k + 1 < len(frames) else t_end
+            t_next = times[k + 1] if k + 1 < len(times) else t_end
             for tt in _tick_times(t_first, t_next, output_rate_hz):
                 if last_tick < tt < t_next:
                     writer.track(_track_row(pipe.output(tt)))
@@ -161,7 +156,7 @@ def replay_flight(flight_dir: Path, out_dir: Path, *, map_path: Path | None = No
                     ticks += 1
     lat = np.asarray(latencies) if latencies else np.zeros(1)
     c = pipe.counters
-    result = ReplayResult(Path(out_dir), len(frames), c["bad_frames"], c["fixes_accepted"] + c["fixes_refused"],
+    result = ReplayResult(Path(out_dir), len(frames), c["bad_frames"] + source.stats.out_of_order, c["fixes_accepted"] + c["fixes_refused"],
                           c["fixes_accepted"], ticks, c["relocalizations"], time.monotonic() - start_wall,
                           float(np.percentile(lat, 50)), float(np.percentile(lat, 99)))
     _log.info("replay finished", kind="replay_done", frames=result.frames, fixes=result.fixes_accepted,

@@ -1,5 +1,18 @@
-"""C1 camera: frame sources (V4L2/GStreamer via OpenCV, dataset replay, simulator) with monotonic timestamps and drop counting."""
+"""C1 camera: frame sources (V4L2/GStreamer via OpenCV, dataset replay, simulator) with
+monotonic timestamps, drop counting and reconnect on a stalled device."""
 
-from gps_denied_onboard.components.c1_camera.errors import CameraError
+from gps_denied_onboard.components.c1_camera.errors import CameraConfigError, CameraError, CameraOpenError
+from gps_denied_onboard.components.c1_camera.interface import CapturedFrame, FrameSource, SourceStats
+from gps_denied_onboard.components.c1_camera.sources import OpenCvCaptureSource, ReplaySource, SimulatorSource
 
-__all__ = ["CameraError"]
+__all__ = [
+    "CameraConfigError",
+    "CameraError",
+    "CameraOpenError",
+    "CapturedFrame",
+    "FrameSource",
+    "OpenCvCaptureSource",
+    "SourceStats",
+    "ReplaySource",
+    "SimulatorSource",
+]
