@@ -37,7 +37,7 @@ distortion_coefficients: [0.01, -0.002, 0.0, 0.0]
 T_BS: {rows: 4, cols: 4, data: [0, -1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]}
 """
 
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # FakeClock's default wall time
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # FakeClock's default wall time
 Z = 17
 MARKER = (45.5012, 15.0031)  # lat, lon of a bright marker drawn into the tiles
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cache_simulator import CAMERA_YAML, MARKER, Z, CacheSimulator
+from cache_simulator import CAMERA_YAML, MARKER, CacheSimulator, Z
 
 from gps_denied_onboard._types import EnuFrame, LatLonAlt, MapSource, ground_resolution_m_per_px, tile_bounds
 from gps_denied_onboard.clock import FakeClock
