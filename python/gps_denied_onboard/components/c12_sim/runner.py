@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gps_denied_onboard.components.c12_sim.baseline import run_baseline
 from gps_denied_onboard.components.c12_sim.errors import BenchError, LocalizerUnavailableError
 from gps_denied_onboard.components.c12_sim.georaster import GeoRaster, load_georaster
 from gps_denied_onboard.components.c12_sim.metrics import score
 from gps_denied_onboard.dataset import read_estimates, read_flight
+from gps_denied_onboard.dataset.csvio import format_row, header_line
 from gps_denied_onboard.helpers import atomic_write_text
 from gps_denied_onboard.logging import get_logger
 
@@ -28,6 +31,8 @@ LOCALIZERS = ("airborne", "baseline")
 AIRBORNE_MODULE = "gps_denied_onboard.runtime_root.airborne_replay"
 AIRBORNE_FUNC = "replay_flight"
 LOG_NAME = "localizer.log"
+ERRORS_CSV = "errors.csv"
+_ERRORS_COLUMNS = (("timestamp", "ns"), ("kind", ""), ("error", "m"), ("claimed_3sigma", "m"))
 
 Localizer = Callable[..., object]
 
@@ -162,7 +167,15 @@ def bench_flight(flight_dir: str | Path, out_dir: str | Path, *, localizer: str 
         },
         **(extra or {}),
     }
+    report["out_dir"] = str(out_dir)
     atomic_write_text(out_dir / "report.json", json.dumps(_finite(report), indent=2) + "\n")
+    rows: list[list[object]] = [[int(t), "fused", float(e), float(s)] for t, e, s in
+                                zip(scored.track_t_ns, scored.track_err_m, scored.track_sigma3_m, strict=True)]
+    ok = scored.fix_accepted & np.isfinite(scored.fix_err_m)
+    rows += [[int(t), "fix", float(e), float("nan")] for t, e in zip(scored.fix_t_ns[ok], scored.fix_err_m[ok],
+                                                                      strict=True)]
+    rows.sort(key=lambda r: (r[0], r[1] != "fused"))
+    _write_errors(out_dir / ERRORS_CSV, rows)
     if plots:
         from gps_denied_onboard.components.c12_sim.plots import plot_error_cdf, plot_error_time, plot_trajectory
 
@@ -171,6 +184,25 @@ def bench_flight(flight_dir: str | Path, out_dir: str | Path, *, localizer: str 
         plot_error_cdf(out_dir / "error_cdf.png", scored)
     atomic_write_text(out_dir / "summary.md", summary_markdown(report, plots=plots))
     return report
+
+
+def _write_errors(path: Path, rows: list[list[object]]) -> None:
+    """Per-row errors (`errors.csv`): fused ticks and accepted fixes (not a strictly
+    increasing stream: a fix and a tick may share a timestamp)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(header_line(_ERRORS_COLUMNS) + "\n")
+        for row in rows:
+            f.write(format_row(row) + "\n")
+
+
+def read_errors(path: Path) -> dict[str, list[float]]:
+    """`errors.csv` back as {"fused": [...], "fix": [...]} metres."""
+    out: dict[str, list[float]] = {"fused": [], "fix": []}
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        parts = line.split(",")
+        if len(parts) >= 3 and parts[1] in out:
+            out[parts[1]].append(float(parts[2]))
+    return out
 
 
 def _finite(obj: Any) -> Any:
