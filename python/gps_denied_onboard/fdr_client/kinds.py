@@ -74,6 +74,43 @@ KINDS: dict[str, KindSpec] = {
         doc="an alert sent to the GCS as STATUSTEXT (MAV_SEVERITY)",
         fields={"severity": "integer", "text": "string"},
     ),
+    # ---- airborne runtime (runtime_root; producers "runtime", "c1_camera.vision", "runtime.output")
+    "runtime.started": KindSpec(
+        doc="the airborne runtime started: camera, link and outputs in use",
+        fields={"flight_id": "string", "camera": "string", "link": "string", "outputs": "array"},
+    ),
+    "runtime.stopped": KindSpec(
+        doc="the airborne runtime stopped (clean shutdown): its counters",
+        fields={"frames_in": "integer", "frames_dropped": "integer", "frames_processed": "integer",
+                "positions_sent": "integer", "worker_errors": "integer", "restarts": "integer",
+                "stalls_reported": "integer"},
+    ),
+    "runtime.frame": KindSpec(
+        doc="one frame through the vision thread: queue wait, processing time, registration verdict",
+        fields={"capture_ns": "integer", "index": "integer", "processing_ms": "number", "queue_ms": "number",
+                "attempted": "boolean", "accepted": "boolean", "reason": "string", "source": "string",
+                "health": "string"},
+    ),
+    "runtime.latency": KindSpec(
+        doc="capture -> first position message sent for one frame",
+        fields={"capture_ns": "integer", "sent_ns": "integer", "latency_ms": "number"},
+    ),
+    "runtime.health": KindSpec(
+        doc="the navigation health reported to the autopilot/GCS changed (reason empty when OK)",
+        fields={"health": "string", "reason": "string"},
+    ),
+    "runtime.thread_stall": KindSpec(
+        doc="a worker thread stalled or died; what the supervisor did about it",
+        fields={"thread": "string", "age_s": "number", "action": "string"},
+    ),
+    "runtime.thread_recovered": KindSpec(
+        doc="a stalled worker thread is looping again",
+        fields={"thread": "string"},
+    ),
+    "runtime.worker_error": KindSpec(
+        doc="an exception at a worker's boundary (the worker went on)",
+        fields={"thread": "string", "error": "string"},
+    ),
     "c2.timesync": KindSpec(
         doc="first TIMESYNC estimate of the autopilot clock offset (autopilot - companion), and after resets",
         fields={"offset_ns": "integer", "rtt_ns": "integer", "resets": "integer"},
