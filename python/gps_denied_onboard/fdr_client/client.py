@@ -142,7 +142,7 @@ class FdrClient:
 
     def _enqueue_guarded(self, kind: str, payload: Mapping[str, Any]) -> EnqueueResult:
         self._guard("producer")
-        return FdrClient.enqueue(self, kind, payload)
+        return type(self).enqueue(self, kind, payload)
 
     def flush(self, timeout_s: float = 1.0) -> bool:
         """Wait (up to `timeout_s`) until the consumer has taken everything enqueued so far.

@@ -68,8 +68,8 @@ def check_recovered(flight: Path, progress: list[int]) -> dict[str, int]:
             assert rec.payload["n"] == rec.seq
             seqs.setdefault(rec.producer_id, []).append(rec.seq)
         elif rec.kind == "fdr.overrun":
-            p = rec.payload
-            covered.setdefault(p["producer_id"], set()).update(range(p["first_seq"], p["last_seq"] + 1))
+            m = rec.payload
+            covered.setdefault(m["producer_id"], set()).update(range(m["first_seq"], m["last_seq"] + 1))
     report = reader.report
     assert report.footer is None and report.header is not None
     for d in report.damages:  # the only damage a kill can leave is the torn tail of the last segment

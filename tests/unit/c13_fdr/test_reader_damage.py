@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gps_denied_onboard.clock import FakeClock
-from gps_denied_onboard.components.c13_fdr import Damage, scan_flight, scan_segment
-from gps_denied_onboard.components.c13_fdr import framing
+from gps_denied_onboard.components.c13_fdr import Damage, framing, scan_flight, scan_segment
 from gps_denied_onboard.components.c13_fdr.reader import Frame, record_from_body
 from gps_denied_onboard.components.c13_fdr.segments import FlightSegments, record_body
 

@@ -134,8 +134,8 @@ def test_export_mcap_reads_back_with_one_message_per_record(tmp_path: Path) -> N
     for schema in summary.schemas.values():
         assert schema.encoding == "jsonschema"
         assert json.loads(schema.data)["type"] == "object"
-    for (schema, channel, message), rec in zip(msgs, recs):
-        assert channel.message_encoding == "json" and schema is not None and schema.name == rec.kind
+    for (msg_schema, channel, message), rec in zip(msgs, recs, strict=True):
+        assert channel.message_encoding == "json" and msg_schema is not None and msg_schema.name == rec.kind
         body = json.loads(message.data)
         assert body["payload"] == rec.payload and message.log_time == rec.ts
         assert channel.topic == f"/{rec.producer_id}/{rec.kind}"
