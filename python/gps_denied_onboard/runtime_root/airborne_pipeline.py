@@ -247,7 +247,7 @@ class LocalizationPipeline:
             return self._refuse(t_ns, "ortho_failed", {Degradation.BAD_FRAME}, attempted=False)
         flags: set[Degradation] = set()
         self._visual_odometry(t_ns, ortho, field)
-        if texture_score(field) < self.integrity.min_texture:
+        if texture_score(ortho.image, ortho.valid) < self.integrity.min_texture:
             return self._refuse(t_ns, "no_texture", {Degradation.NO_TEXTURE}, attempted=True)
         off = self._camera_offset_ne(R)
         est = self.ekf.estimate(t_ns)

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 F32 = npt.NDArray[np.float32]
+GRADIENT_FLOOR = 16.0  # Sobel units after a sigma-1 blur: ~4 grey levels of edge contrast
 
 
 def to_gray(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -42,8 +43,11 @@ def orientation_field(gray: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] 
         c, s = gx, gy
     mag = np.sqrt(c * c + s * s) + 1e-6
     mag_g = np.sqrt(mag) if doubled else mag  # |gradient|
-    ref = float(np.percentile(mag_g, 75)) + 1e-3
-    w = mag_g / (mag_g + ref)  # saturating weight: strong edges ~1, flat/noisy areas ~0
+    # Saturating weight: strong edges ~1, flat or merely noisy areas ~0. The reference is
+    # relative (contrast differs between dates) but never below an absolute floor, so
+    # sensor noise on water or cloud does not masquerade as structure.
+    ref = max(float(np.percentile(mag_g, 75)), GRADIENT_FLOOR)
+    w = mag_g / (mag_g + ref)
     field = np.stack([c / mag * w, s / mag * w], axis=-1).astype(np.float32)
     if valid is not None:
         inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
@@ -51,12 +55,17 @@ def orientation_field(gray: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] 
     return field
 
 
-def texture_score(field: F32) -> float:
-    """Mean weight of the orientation field over its non-zero area, in [0, 1): ~0 for
-    water, cloud or blank frames, 0.3-0.6 for ordinary terrain."""
-    w = np.hypot(field[..., 0], field[..., 1])
-    nz = w > 0
-    return float(w[nz].mean()) if nz.any() else 0.0
+def texture_score(gray: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> float:
+    """Fraction of the covered area with a clear edge (|gradient| above twice the absolute
+    floor, ~8 grey levels of contrast): ~0 for water, cloud, blank or noise-only frames,
+    0.1-0.5 for ordinary terrain. Absolute on purpose: it must not rescale itself to noise."""
+    g = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.0)
+    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+    strong = mag > 2.0 * GRADIENT_FLOOR
+    if valid is not None:
+        inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        return float(strong[inner].mean()) if inner.any() else 0.0
+    return float(strong.mean())
 
 
 @dataclass(frozen=True)

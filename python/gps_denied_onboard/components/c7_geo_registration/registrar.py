@@ -53,7 +53,7 @@ class GeoRegistrar:
         """Register around a prior camera position (east, north of the camera's nadir point)."""
         cfg = self.config
         g = ortho.gsd_m
-        texture = texture_score(field)
+        texture = texture_score(ortho.image, ortho.valid)
         radius = int(math.ceil(3.0 * prior_sigma_m / g)) + 2
         base = dict(frame_ts_ns=frame_ts_ns, texture=texture, gsd_m=g, height_agl_m=ortho.height_m)
         if radius > cfg.max_search_radius_px:
@@ -93,6 +93,10 @@ class GeoRegistrar:
             cov_en = np.eye(2) * (s * s + tilt * tilt)
             R = ortho.R_ned_cam
         floor = (cfg.map_floor_px * self.map.native_gsd_m) ** 2
+        if math.isfinite(base.get("rms_residual_px", math.nan)):  # type: ignore[arg-type]
+            # block errors are spatially correlated (local misregistration, changed ground):
+            # they do not average out, so half their spread stays in the position
+            floor += 0.5 * (float(base["rms_residual_px"]) * g) ** 2  # type: ignore[arg-type]
         cov_en = cov_en * cfg.covariance_inflation**2 + np.eye(2) * floor
         body_from_cam = self.camera.body_from_camera
         R_ned_body = R @ body_from_cam.T

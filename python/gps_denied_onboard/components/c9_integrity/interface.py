@@ -26,7 +26,7 @@ class Degradation(StrEnum):
 
 @dataclass(frozen=True)
 class IntegrityConfig:
-    min_texture: float = 0.10
+    min_texture: float = 0.03  # fraction of clear-edge pixels (C7 texture_score)
     min_distinctiveness: float = 0.22
     min_score: float = 0.04
     min_inliers: int = 5

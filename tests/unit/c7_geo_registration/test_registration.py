@@ -1,0 +1,137 @@
+"""C7 registration: a frame rendered from another date of the same ground registers to
+the map to sub-pixel accuracy with an honest covariance; telemetry attitude errors
+are absorbed by the pose solve; bad inputs are typed errors or refusals."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gps_denied_onboard._types import CameraModel, ned_from_camera
+from gps_denied_onboard.components.c7_geo_registration import (
+    GeoRasterMap,
+    GeoRegistrar,
+    InMemoryMap,
+    RegistrationInputError,
+    render_view,
+)
+
+H = 228.5  # image gsd 0.5 m: half the map's
+
+
+def blank(h: int = 480, w: int = 640, value: int = 90, noise: float = 2.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(value + rng.normal(0, noise, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def _register(world: tuple[InMemoryMap, InMemoryMap], camera: CameraModel, e: float, n: float, att: tuple[float, float, float],
+              att_err: tuple[float, float, float] = (0, 0, 0), prior_err: tuple[float, float] = (0, 0), sigma: float = 8.0):
+    m, f = world
+    R = ned_from_camera(*att, camera.body_from_camera)
+    img, _ = render_view(f, camera, e, n, H, R)
+    Rt = ned_from_camera(*(a + b for a, b in zip(att, att_err, strict=True)), camera.body_from_camera)
+    reg = GeoRegistrar(m, camera)
+    ortho, field = reg.make_ortho(img, Rt, H, 1)
+    return reg.register(ortho, field, 1, e + prior_err[0], n + prior_err[1], sigma)
+
+
+@settings(max_examples=12, deadline=None)
+@given(e=st.floats(-150, 150), n=st.floats(-150, 150), yaw=st.floats(-math.pi, math.pi),
+       roll=st.floats(-0.15, 0.15), pitch=st.floats(-0.15, 0.15), pe=st.floats(-12, 12), pn=st.floats(-12, 12))
+def test_cross_date_registration_is_accurate_and_honest(world, camera, e, n, yaw, roll, pitch, pe, pn) -> None:
+    res = _register(world, camera, e, n, (roll, pitch, yaw), prior_err=(pe, pn), sigma=10.0)
+    assert res.ok, res.reason
+    d = np.array([res.north_m - n, res.east_m - e])
+    assert math.hypot(*d) < 3.5  # map px (1 m); the median is pinned below
+    assert float(d @ np.linalg.solve(res.cov_ne, d)) < 11.83  # inside 3 sigma
+    assert res.distinctiveness > 0.3 and res.n_inliers >= 5
+
+
+def test_median_error_is_subpixel_to_pixel(world, camera) -> None:
+    rng = np.random.default_rng(11)
+    errs = []
+    for _ in range(8):
+        e, n = rng.uniform(-150, 150, 2)
+        res = _register(world, camera, e, n, (*rng.normal(0, 0.05, 2), rng.uniform(-3, 3)), prior_err=tuple(rng.normal(0, 4, 2)))
+        assert res.ok
+        errs.append(math.hypot(res.north_m - n, res.east_m - e))
+    assert np.median(errs) < 1.5
+
+
+def test_pose_solve_absorbs_telemetry_attitude_error(world, camera) -> None:
+    err = 0.035  # 2 degrees of roll and pitch: 8 m of ground shift at this height
+    naive_shift = H * math.tan(err) * math.sqrt(2)
+    errors = []
+    for k, (e, n) in enumerate([(0.0, 0.0), (60.0, -40.0), (-80.0, 30.0), (20.0, 90.0)]):
+        res = _register(world, camera, e, n, (0.02, -0.03, 0.5 * k), att_err=(err, -err, 0.0), sigma=12.0)
+        assert res.ok
+        d = np.array([res.north_m - n, res.east_m - e])
+        errors.append(math.hypot(*d))
+        assert float(d @ np.linalg.solve(res.cov_ne, d)) < 11.83
+    assert np.median(errors) < 0.4 * naive_shift
+
+
+def test_blank_frame_has_no_texture(world, camera) -> None:
+    m, _ = world
+    reg = GeoRegistrar(m, camera)
+    ortho, field = reg.make_ortho(blank(), ned_from_camera(0, 0, 0, camera.body_from_camera), H, 5)
+    res = reg.register(ortho, field, 5, 0.0, 0.0, 5.0)
+    assert res.texture < 0.01
+
+
+def test_prior_outside_the_map_is_refused(world, camera) -> None:
+    res = _register(world, camera, 0.0, 0.0, (0, 0, 0), prior_err=(5000.0, 0.0))
+    assert not res.ok and res.reason == "map_not_covering"
+
+
+def test_search_wider_than_allowed_is_left_to_relocalisation(world, camera) -> None:
+    res = _register(world, camera, 0.0, 0.0, (0, 0, 0), sigma=500.0)
+    assert not res.ok and res.reason == "search_window_too_large"
+
+
+@pytest.mark.parametrize("height", [math.nan, -5.0, 0.0])
+def test_bad_height_is_a_typed_error_naming_the_frame(world, camera, height: float) -> None:
+    reg = GeoRegistrar(world[0], camera)
+    with pytest.raises(RegistrationInputError) as info:
+        reg.make_ortho(blank(), np.eye(3), height, 42)
+    assert info.value.field == "height_m" and info.value.frame_ts_ns == 42
+
+
+def test_wrong_frame_size_is_a_typed_error(world, camera) -> None:
+    reg = GeoRegistrar(world[0], camera)
+    with pytest.raises(RegistrationInputError) as info:
+        reg.make_ortho(blank(100, 100), np.eye(3), 100.0, 7)
+    assert info.value.field == "frame.shape"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair", ["sztaki_szada_1", "sztaki_tiszadob_1", "oscd_mumbai"])
+def test_shared_cross_date_pairs_register(shared_data: Path, camera: CameraModel, pair: str) -> None:
+    import yaml
+
+    meta = yaml.safe_load((shared_data / "crossdate" / pair / "pair.yaml").read_text())
+    m = GeoRasterMap(shared_data / "crossdate" / pair / meta["map_image"])
+    f = GeoRasterMap(shared_data / "crossdate" / pair / meta["flight_image"])
+    g = m.native_gsd_m
+    h = 0.5 * g * camera.fx
+    rng = np.random.default_rng(7)
+    e0, n0, e1, n1 = m.bounds_en_m
+    errs, inside = [], []
+    reg = GeoRegistrar(m, camera)
+    for _ in range(6):
+        e, n = rng.uniform(e0 + h * 0.6, e1 - h * 0.6), rng.uniform(n0 + h * 0.6, n1 - h * 0.6)
+        R = ned_from_camera(*rng.normal(0, 0.05, 2), rng.uniform(-3, 3), camera.body_from_camera)
+        img, _ = render_view(f, camera, e, n, h, R)
+        ortho, field = reg.make_ortho(img, R, h, 0)
+        res = reg.register(ortho, field, 0, e + 5 * g, n - 5 * g, 8 * g)
+        assert res.ok
+        d = np.array([res.north_m - n, res.east_m - e])
+        errs.append(math.hypot(*d) / g)
+        inside.append(float(d @ np.linalg.solve(res.cov_ne, d)) < 11.83)
+    assert np.median(errs) < 2.0
+    assert np.mean(inside) >= 5 / 6
