@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from tiny_model import tiny_model_bytes
+from c10_helpers import TinyExtractor, Workspace
+from c10_tiny_model import tiny_model_bytes
 
-from conftest import TinyExtractor, Workspace
 from gps_denied_onboard.clock import FakeClock
 from gps_denied_onboard.components.c4_map_cache import descriptor_id, open_cache
 from gps_denied_onboard.components.c8_inference import onnxruntime_version

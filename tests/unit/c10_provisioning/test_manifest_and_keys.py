@@ -9,12 +9,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from c10_helpers import Workspace
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from conftest import Workspace
 from gps_denied_onboard._types import tms_to_xyz
 from gps_denied_onboard.components.c4_map_cache import canonical_json, load_public_key, merkle_root
 from gps_denied_onboard.components.c10_provisioning import (

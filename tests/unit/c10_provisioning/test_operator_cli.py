@@ -6,9 +6,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tiny_model import tiny_model_bytes
+from c10_helpers import Workspace
+from c10_tiny_model import tiny_model_bytes
 
-from conftest import Workspace
 from gps_denied_onboard.clock import FakeClock
 from gps_denied_onboard.components.c4_map_cache import open_cache
 from gps_denied_onboard.runtime_root.operator_provision import compile_engines_main, keygen_main, provision_main
@@ -64,8 +64,8 @@ def test_keygen_and_compile_engines(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_provision_real_crossdate_png_with_world_file(shared_data: Path, tmp_path: Path) -> None:
     """A real georeferenced PNG + world file (EPSG:4326) from the shared data set."""
     import rasterio
+    from c10_helpers import CAMERA_YAML, TinyExtractor
 
-    from conftest import CAMERA_YAML, TinyExtractor
     from gps_denied_onboard.components.c10_provisioning import CacheProvisioner, generate_operator_key
     from gps_denied_onboard.components.c11_tile_manager.download import RasterTileSource
 

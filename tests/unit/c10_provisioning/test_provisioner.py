@@ -11,9 +11,9 @@ from pathlib import Path
 
 import filelock
 import pytest
-from tiny_model import tiny_model_bytes
+from c10_helpers import TinyExtractor, Workspace
+from c10_tiny_model import tiny_model_bytes
 
-from conftest import TinyExtractor, Workspace
 from gps_denied_onboard._types import LatLonAlt
 from gps_denied_onboard.clock import FakeClock
 from gps_denied_onboard.components.c4_map_cache import VerifiedCache, open_cache
@@ -94,7 +94,7 @@ def test_flight_id_participates_in_the_identity(ws: Workspace, tmp_path: Path) -
 
 def test_source_content_change_rebuilds(ws: Workspace, tmp_path: Path) -> None:
     CacheProvisioner().build_cache_artifacts(ws.request())
-    from rasters import make_geotiff
+    from c10_helpers import make_geotiff
 
     make_geotiff(ws.raster, size=800, seed=5)
     from gps_denied_onboard.components.c11_tile_manager.download import RasterTileSource

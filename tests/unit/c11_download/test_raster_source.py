@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 import rasterio
+from c11_rasters import ORIGIN_E, ORIGIN_N, UTM33, make_geotiff
 from rasterio.warp import transform as warp_transform
-from rasters import ORIGIN_E, ORIGIN_N, UTM33, make_geotiff
 
 from gps_denied_onboard._types import TileXYZ, lonlat_to_pixel, tiles_covering
 from gps_denied_onboard.components.c11_tile_manager.download import RasterSourceError, RasterTileSource

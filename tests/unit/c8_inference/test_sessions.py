@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_model import expected, tiny_model_bytes
+from c8_tiny_model import expected, tiny_model_bytes
 
 from gps_denied_onboard.components.c8_inference import (
     BackendUnavailableError,
