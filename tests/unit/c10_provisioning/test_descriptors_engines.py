@@ -78,7 +78,7 @@ class _Bad:
             return np.ones((n, 4), np.float32)
         if self.kind == "nan":
             return np.full((n, 4), np.nan, np.float32)
-        return np.ones((n, 4), np.float64) / 2  # dtype
+        return np.ones((n, 4), np.float64) / 2  # type: ignore[return-value]  # wrong dtype on purpose
 
 
 @pytest.mark.parametrize(("kind", "match"), [("dim", "shape"), ("norm", "norms"), ("nan", "non-finite"), ("dtype", "float32")])

@@ -34,7 +34,7 @@ def test_onnxruntime_session_computes_the_model(model_path: Path) -> None:
     x = np.random.default_rng(0).random((5, 3, 8, 8), dtype=np.float32)
     out = session.run({"images": x})
     assert set(out) == {"desc"}
-    np.testing.assert_allclose(out["desc"], expected(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(out["desc"], np.float32), expected(x), rtol=1e-5, atol=1e-6)
 
 
 def test_session_from_verified_bytes(model_path: Path) -> None:
@@ -95,4 +95,4 @@ def test_tensorrt_engine_matches_onnxruntime(tmp_path: Path, model_path: Path) -
     art = EngineCompiler("tensorrt", fp16=False).compile(model_path, tmp_path)
     session = open_session(art.path, "tensorrt")
     x = np.random.default_rng(0).random((4, 3, 8, 8), dtype=np.float32)
-    np.testing.assert_allclose(session.run({"images": x})["desc"], expected(x), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(session.run({"images": x})["desc"], np.float32), expected(x), rtol=1e-3, atol=1e-4)

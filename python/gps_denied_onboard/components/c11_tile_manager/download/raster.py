@@ -56,9 +56,10 @@ class RasterTileSource:
         self._crs_override = crs
         try:
             with rasterio.open(self._path) as ds:
-                self._crs = CRS.from_user_input(crs) if crs else (ds.crs or self._prj_crs())
-                if self._crs is None:
+                found = CRS.from_user_input(crs) if crs else (ds.crs or self._prj_crs())
+                if found is None:
                     raise RasterSourceError(str(path), "has no CRS (no .prj / .aux.xml / GeoTIFF keys): give one, e.g. --source-crs EPSG:4326")
+                self._crs: CRS = found
                 if ds.transform == Affine.identity():
                     raise RasterSourceError(str(path), "is not georeferenced (no geotransform or world file)")
                 if any(dt != "uint8" for dt in ds.dtypes):
