@@ -133,6 +133,8 @@ def test_tms_rows_are_flipped_in_the_url(tmp_path: Path) -> None:
     assert src.url(TileXYZ(3, 1, 2)) == "http://127.0.0.1:1/3/1/5.png"
     flip = XyzTileSource("http://127.0.0.1:1/{z}/{x}/{-y}.png", download_dir=tmp_path)
     assert flip.url(TileXYZ(3, 1, 2)) == "http://127.0.0.1:1/3/1/5.png"
+    wmts = XyzTileSource("http://127.0.0.1:1/wmts/l/GoogleMapsCompatible/{TileMatrix}/{TileRow}/{TileCol}.jpg", download_dir=tmp_path)
+    assert wmts.url(TileXYZ(3, 1, 2)) == "http://127.0.0.1:1/wmts/l/GoogleMapsCompatible/3/2/1.jpg"
 
 
 @pytest.mark.parametrize("template", ["ftp://h/{z}/{x}/{y}", "http://h/{z}/{x}.png", "http://h/tiles"])

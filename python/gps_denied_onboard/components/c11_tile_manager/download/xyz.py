@@ -38,7 +38,8 @@ from gps_denied_onboard.components.c11_tile_manager.download.interface import (
 from gps_denied_onboard.logging import get_logger
 
 _log = get_logger("c11_tile_manager")
-_PLACEHOLDERS = re.compile(r"\{(z|x|y|-y)\}")
+_PLACEHOLDERS = re.compile(r"\{(z|x|y|-y|TileMatrix|TileCol|TileRow)\}")
+_WMTS = {"TileMatrix": "z", "TileCol": "x", "TileRow": "y"}  # WMTS RESTful templates on a GoogleMapsCompatible set
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _MAX_RETRY_AFTER_S = 30.0
 
@@ -64,15 +65,16 @@ class _Pacer:
 
 
 class XyzTileSource:
-    """Tiles from `url_template` with {z} {x} {y} (XYZ rows) or {-y} (TMS rows);
-    `tms=True` makes {y} the TMS row. Downloads land in `download_dir` (one
+    """Tiles from `url_template` with {z} {x} {y} (XYZ rows) or {-y} (TMS rows), or a
+    WMTS RESTful template ({TileMatrix} {TileCol} {TileRow}, GoogleMapsCompatible
+    matrix set); `tms=True` makes {y} the TMS row. Downloads land in `download_dir` (one
     sub-folder per template), so an interrupted run resumes where it stopped."""
 
     def __init__(self, url_template: str, *, download_dir: str | os.PathLike[str], zoom: int | None = None,
                  tms: bool = False, concurrency: int = 4, max_attempts: int = 4, backoff_s: float = 0.5,
                  timeout_s: float = 10.0, rate_limit_per_s: float | None = None,
                  headers: dict[str, str] | None = None, clock: Clock | None = None) -> None:
-        names = set(_PLACEHOLDERS.findall(url_template))
+        names = {_WMTS.get(n, n) for n in _PLACEHOLDERS.findall(url_template)}
         if not url_template.startswith(("http://", "https://")) or "z" not in names or "x" not in names or not ({"y", "-y"} & names):
             raise TileSourceError(f"XYZ URL template {url_template!r} needs http(s):// and {{z}}, {{x}} and {{y}} or {{-y}}")
         if concurrency < 1 or max_attempts < 1 or timeout_s <= 0 or backoff_s < 0:
@@ -121,7 +123,8 @@ class XyzTileSource:
 
     def url(self, tile: TileXYZ) -> str:
         y = tile.y if not self._tms else (1 << tile.z) - 1 - tile.y
-        values = {"z": tile.z, "x": tile.x, "y": y, "-y": (1 << tile.z) - 1 - tile.y}
+        values = {"z": tile.z, "x": tile.x, "y": y, "-y": (1 << tile.z) - 1 - tile.y, "TileMatrix": tile.z,
+                  "TileCol": tile.x, "TileRow": y}
         return _PLACEHOLDERS.sub(lambda m: str(values[m.group(1)]), self._template)
 
     def _path(self, tile: TileXYZ) -> Path:
