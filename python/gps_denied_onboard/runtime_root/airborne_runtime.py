@@ -82,13 +82,14 @@ class RuntimeCounters:
     stalls_reported: int = 0
     restarts: int = 0
     camera_reopens: int = 0
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    # (frame capture_ns, capture -> first position sent in ms), newest last
+    latencies_ms: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=100_000))
 
 
 @dataclass(frozen=True)
 class RuntimeSettings:
     output_rate_hz: float = 10.0
-    frame_queue: int = 2
+    frame_queue: int = 1
     telemetry_queue: int = 2048
     stall_timeout_s: float = 3.0
     camera_stall_s: float = 2.0
@@ -419,6 +420,6 @@ class AirborneRuntime:
         pending = self._latency_pending
         if pending is not None:
             self._latency_pending = None
-            self.counters.latencies_ms.append((sent.sent_ns - pending) / 1e6)
+            self.counters.latencies_ms.append((pending, (sent.sent_ns - pending) / 1e6))
             self._record(self._fdr_output, "runtime.latency", {"capture_ns": pending, "sent_ns": sent.sent_ns,
                                                                "latency_ms": (sent.sent_ns - pending) / 1e6})

@@ -34,6 +34,7 @@ class FrameRow:
     """One processed frame, judged against the truth (for progress and the summary)."""
 
     index: int
+    capture_ns: int
     flight_ns: int
     accepted: bool
     reason: str
@@ -50,11 +51,24 @@ class RehearsalResult:
     footer: Any  # c13_fdr.FlightFooter
     flight_dir: Path  # the FDR flight
     rows: tuple[FrameRow, ...]
-    latencies_ms: tuple[float, ...]  # capture -> first position message sent, per frame
+    latencies_ms: dict[int, float]  # frame capture_ns -> ms to the first position message sent after it
     counters: dict[str, int]
     link_stats: Any
     wall_s: float
     flight_s: float
+
+    @property
+    def first_fix(self) -> int | None:
+        """Position in `rows` of the first accepted absolute fix."""
+        return next((i for i, r in enumerate(self.rows) if r.accepted), None)
+
+    def tracking_latencies_ms(self) -> list[float]:
+        """Capture -> send latency of every frame after the first fix (the (re)localisation
+        search that produces the first fix is time-to-first-fix, measured apart)."""
+        first = self.first_fix
+        if first is None:
+            return []
+        return [self.latencies_ms[r.capture_ns] for r in self.rows[first + 1:] if r.capture_ns in self.latencies_ms]
 
 
 def rehearsal_config(base: GdnConfig, emulator_url: str, fdr_root: Path) -> GdnConfig:
@@ -101,7 +115,7 @@ def run_rehearsal(
             dn, de = ne_error_m(out.lat_deg, out.lon_deg, truth.lat_deg, truth.lon_deg)
             err = (dn * dn + de * de) ** 0.5
             sigma = (out.cov_nn + out.cov_ee) ** 0.5
-        row = FrameRow(ev.index, flight_ns, bool(ev.report.accepted), str(ev.report.reason), str(out.source),
+        row = FrameRow(ev.index, ev.capture_ns, flight_ns, bool(ev.report.accepted), str(ev.report.reason), str(out.source),
                        str(out.health), err, sigma, ev.processing_ms)
         rows.append(row)
         if on_row is not None:
@@ -139,5 +153,5 @@ def run_rehearsal(
     counters = {k: v for k, v in dataclasses.asdict(c).items() if isinstance(v, int)}
     return RehearsalResult(
         report=report, footer=footer, flight_dir=assembly.flight_dir, rows=tuple(rows),
-        latencies_ms=tuple(c.latencies_ms), counters=counters, link_stats=assembly.link.stats(),
+        latencies_ms=dict(c.latencies_ms), counters=counters, link_stats=assembly.link.stats(),
         wall_s=(clock.monotonic_ns() - wall0) / 1e9, flight_s=(track.t_end_ns - track.t0_ns) / 1e9)

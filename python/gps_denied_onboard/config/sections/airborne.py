@@ -22,8 +22,9 @@ class AirborneConfig:
     map_raster: str = ""
     # Terrain altitude when the autopilot gives no MSL/relative pair to derive it.
     ground_alt_msl_m: float = 0.0
-    # Frames waiting for the vision thread; older ones are dropped (and counted) first.
-    frame_queue: int = 2
+    # Frames waiting for the vision thread; the oldest is dropped (and counted) first.
+    # 1 = always the newest frame: lowest capture -> send latency (VO spans the gap).
+    frame_queue: int = 1
     telemetry_queue: int = 2048
     # A worker that has not looped for this long is reported (and restarted where safe).
     stall_timeout_s: float = 3.0
