@@ -142,6 +142,31 @@ def bench_overrun_overhead(chunks: int = 400, chunk: int = 512, rounds: int = 5)
             "overrun_overhead_us": (best_full - best_room) / 1e3}
 
 
+def bench_log_bridge(n: int = 20_000) -> dict[str, float]:
+    """Latency of a WARNING through the log bridge into a saturated (always full) ring."""
+    import io
+    import logging
+
+    from gps_denied_onboard.fdr_client import install_log_bridge, uninstall_log_bridge
+
+    uninstall_log_bridge()
+    bridge = install_log_bridge(FdrClient("log", 16), stderr=io.StringIO())
+    log = logging.getLogger("gdn.bench")
+    log.propagate = True
+    pc = time.perf_counter_ns
+    lat = [0] * n
+    try:
+        for i in range(n):
+            t0 = pc()
+            log.warning("saturated %d", i)
+            lat[i] = pc() - t0
+    finally:
+        uninstall_log_bridge()
+    lat.sort()
+    return {"log_bridge_saturated_p50_us": _pct(lat, 0.5) / 1e3, "log_bridge_saturated_p99_us": _pct(lat, 0.99) / 1e3,
+            "log_bridge_saturated_max_us": lat[-1] / 1e3, "dropped": bridge.dropped}
+
+
 def _cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -292,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"latency": out["latency"]}), flush=True)
     out["overrun"] = bench_overrun_overhead()
     print(json.dumps({"overrun": out["overrun"]}), flush=True)
+    out["log_bridge"] = bench_log_bridge()
+    print(json.dumps({"log_bridge": out["log_bridge"]}), flush=True)
     out["writer"] = bench_writer(args.rate, args.seconds)
     print(json.dumps({"writer": out["writer"]}), flush=True)
     if args.soak_s > 0:

@@ -84,6 +84,31 @@ def test_failure_logs_are_rate_limited_and_recovery_is_recorded(tmp_path: Path,
     assert len(alerts) == 1 and footer.clean_shutdown is False
 
 
+def test_failure_to_open_the_next_segment_degrades_then_recovers(tmp_path: Path) -> None:
+    io = FaultyIO()
+    alerts: list[str] = []
+    reg = FdrClientRegistry()
+    w = make_writer(tmp_path, reg, segment_io=io, gcs_alert=alerts.append, segment_bytes=4096,
+                    flight_cap_bytes=1 << 30)
+    c = make_fdr_client("p", registry=reg, capacity=1024, on_overrun=lambda p, n: None)
+    w.start()
+    w.open_flight(header())
+    io.fail_open = errno.EMFILE
+    for i in range(200):  # ~60 bytes each: crosses the 4 KiB segment size
+        c.enqueue("x", {"i": i, "pad": "o" * 30})
+    assert wait_until(lambda: w.degraded)
+    io.fail_open = None
+    assert wait_until(lambda: not w.degraded, 5.0)
+    c.enqueue("x", {"i": 200})
+    w.close_flight()
+    w.stop()
+    assert len(alerts) == 1
+    recs = read_flight_records(tmp_path / "flight-1")
+    assert recs[-1].payload["i"] == 200 and any(r.kind == "fdr.degraded_recovered" for r in recs)
+    report = scan_flight(tmp_path / "flight-1")
+    assert not report.unexplained_missing
+
+
 def test_fsync_failure_also_degrades(tmp_path: Path) -> None:
     io = FaultyIO()
     alerts: list[str] = []

@@ -83,12 +83,14 @@ def test_saturation_never_blocks_and_reports_every_1000_drops(bridge: FdrLogBrid
     err = io.StringIO()
     b = install_log_bridge(FakeFdrSink("log", capacity=4), stderr=err)
     log = logging.getLogger("flood")
-    worst = 0.0
+    took = []
     for i in range(2 * DROP_REPORT_EVERY + 10):
         t0 = time.perf_counter()
         log.warning("flood %d", i)
-        worst = max(worst, time.perf_counter() - t0)
-    assert worst < 0.005
+        took.append(time.perf_counter() - t0)
+    # A sanity bound, not a benchmark (bench/fdr_bench.py measures it): a blocking
+    # bridge would make every call slow, a busy machine only a few.
+    assert sorted(took)[len(took) // 2] < 0.005
     assert b.dropped == 2 * DROP_REPORT_EVERY + 10 - 4
     lines = err.getvalue().splitlines()
     assert len(lines) == 2 and "2000 WARN/ERROR log records not recorded" in lines[1]
@@ -99,7 +101,7 @@ def test_a_contended_lock_drops_instead_of_blocking(bridge: FdrLogBridge) -> Non
     try:
         t0 = time.perf_counter()
         logging.getLogger("x").warning("while contended")
-        assert time.perf_counter() - t0 < 0.005 + 0.05
+        assert time.perf_counter() - t0 < 0.5  # bounded by the 2 ms lock timeout, never a deadlock
     finally:
         bridge._enqueue_lock.release()
     assert bridge.dropped == 1 and _sink(bridge).records == []

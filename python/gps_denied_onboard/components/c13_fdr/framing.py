@@ -95,10 +95,10 @@ def _raise_type(obj: Any) -> Any:
 fast_json = _make_fast_encoder()
 
 
-def json_text(obj: Any) -> str:
+def json_text(obj: Any, _enc: Callable[[Any], str] = fast_json) -> str:
     """Strict ASCII JSON text of `obj`; never raises (non-finite floats -> null, others -> repr)."""
     try:
-        return fast_json(obj)
+        return _enc(obj)
     except (TypeError, ValueError, OverflowError):
         return json.dumps(_sanitize(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False, default=repr)
 

@@ -151,29 +151,41 @@ class FlightSegments:
         self._buf_records += 1
 
     def add_records(self, bodies: list[bytes]) -> None:
-        """`add_record` for a batch: the writer's hot loop, kept free of per-record method calls."""
+        """`add_record` for a batch: the writer's hot loop, kept free of per-record
+        method calls and attribute writes (counters live in locals until the end)."""
         pack = framing.PREFIX.pack
         crc32 = zlib.crc32
-        buf = self._buf
-        append = buf.append
+        append = self._buf.append
         magic, rtype, vbyte = framing.MAGIC, framing.T_RECORD, framing.VERSION_BYTE
         limit = self.segment_bytes - _END_RESERVE - framing.HEADER_SIZE
         interval = self.resync_interval_bytes
+        seg_bytes, since_sync, seg_records = self._seg_bytes, self._since_sync, self._seg_records
+        added_bytes = added_records = 0
         for body in bodies:
             n = len(body)
-            if (self._seg_records and self._seg_bytes + n > limit) or self._since_sync >= interval:
-                self.add_record(body)  # rare: rotation or a sync frame first
+            if (seg_records and seg_bytes + n > limit) or since_sync >= interval:
+                # rare: rotation or a sync frame first; hand the counters back for it
+                self._seg_bytes, self._since_sync, self._seg_records = seg_bytes, since_sync, seg_records
+                self._buf_bytes += added_bytes
+                self._buf_records += added_records
+                added_bytes = added_records = 0
+                self.add_record(body)
+                seg_bytes, since_sync, seg_records = self._seg_bytes, self._since_sync, self._seg_records
+                append = self._buf.append
                 continue
-            prefix = pack(magic, rtype, vbyte, n, self._seg_records)
+            prefix = pack(magic, rtype, vbyte, n, seg_records)
             append(prefix)
             append(crc32(body, crc32(prefix)).to_bytes(4, "little"))
             append(body)
             n += 16
-            self._buf_bytes += n
-            self._seg_bytes += n
-            self._since_sync += n
-            self._seg_records += 1
-            self._buf_records += 1
+            seg_bytes += n
+            since_sync += n
+            added_bytes += n
+            seg_records += 1
+            added_records += 1
+        self._seg_bytes, self._since_sync, self._seg_records = seg_bytes, since_sync, seg_records
+        self._buf_bytes += added_bytes
+        self._buf_records += added_records
 
     def emit(self, kind: str, payload: Mapping[str, Any]) -> None:
         """Write a recorder-own record (producer "fdr") right away."""
@@ -260,16 +272,22 @@ class FlightSegments:
                 self.closed_segments = [p for p in self.closed_segments if os.path.exists(p)]
 
     def reopen_after_failure(self) -> None:
-        """Abandon the current (possibly torn) segment and start the next one."""
+        """Abandon the current (possibly torn) segment and start the next one.
+
+        If the failure left no file at the current index (the open itself failed),
+        that index is reused, so segment numbers stay contiguous.
+        """
         if self.fd is not None:
             fd, self.fd = self.fd, None
             try:
                 self.io.close(fd)
             except OSError:
                 pass
-            self.closed_segments.append(self.segment_path())
         self.discard_buffer()
-        self.segment_index += 1
+        if os.path.exists(self.segment_path()):
+            if self.segment_path() not in self.closed_segments:
+                self.closed_segments.append(self.segment_path())
+            self.segment_index += 1
         path = self.segment_path()
         fd = self.io.open_append(path)
         self.fd = fd
@@ -288,7 +306,6 @@ class FlightSegments:
                     self.io.unlink(path)
                 except OSError:
                     pass
-                self.segment_index -= 1
             raise
 
     def close(self, records_dropped_overrun: int, clean_shutdown: bool) -> FlightFooter:

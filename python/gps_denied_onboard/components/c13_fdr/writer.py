@@ -237,11 +237,19 @@ class FileFdrWriter:
             if self.degraded:
                 self._drop_degraded(client.producer_id, batch)
                 continue
-            self._frame_batch(seg, client.producer_id, batch)
+            try:
+                self._frame_batch(seg, client.producer_id, batch)  # may rotate: opens a file
+            except OSError as exc:
+                self._enter_degraded(seg, exc)
+                continue
             self._flush(seg)
         if self.kind_policy is not None and not self.degraded:
-            for kind, payload in self.kind_policy.take_markers(self.clock.monotonic_ns()):
-                seg.emit(kind, payload)
+            try:
+                for kind, payload in self.kind_policy.take_markers(self.clock.monotonic_ns()):
+                    seg.emit(kind, payload)
+            except OSError as exc:
+                self._enter_degraded(seg, exc)
+                return busy
             self._flush(seg)
         return busy
 
@@ -273,6 +281,7 @@ class FileFdrWriter:
         marker_producer = f',"p":{enc(FDR_PRODUCER_ID)},"k":'
         client_producer = f',"p":{enc(producer_id)},"k":'
         kind_check = self._kind_check
+        to_json = json_text
         for seq, ts, kind, payload in batch:
             if seq == MARKER_SEQ:
                 producer = FDR_PRODUCER_ID
@@ -294,7 +303,7 @@ class FileFdrWriter:
                     tail = ',"f":' + fast_json(list(flags)) + "}"
                     if FLAG_UNREGISTERED_KIND in flags:
                         self._warn_unregistered(kind, producer)
-                add(f'{prefix}{ts}{pfield}{enc(kind)},"s":{seq},"d":{json_text(payload)}{tail}'.encode("ascii"))
+                add(f'{prefix}{ts}{pfield}{enc(kind)},"s":{seq},"d":{to_json(payload)}{tail}'.encode("ascii"))
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the recorder
                 self._bad_record(producer, kind, exc)
         seg.add_records(bodies)
