@@ -47,13 +47,17 @@ def test_enqueue_stamps_monotonic_ts_and_sequence() -> None:
     assert c.pop_one() is None
 
 
-def test_payload_is_copied_at_enqueue() -> None:
+def test_payload_ownership_passes_to_the_recorder() -> None:
+    """A dict is stored as is (no per-record copy); any other mapping becomes a dict."""
+    from types import MappingProxyType
+
     c = FdrClient("p", 8)
     payload = {"i": 1}
     c.enqueue("k", payload)
-    payload["i"] = 2
-    rec = c.pop_one()
-    assert rec is not None and rec.payload == {"i": 1}
+    c.enqueue("k", MappingProxyType({"i": 2}))
+    first, second = c.pop_one(), c.pop_one()
+    assert first is not None and first.payload is payload
+    assert second is not None and type(second.payload) is dict and second.payload == {"i": 2}
 
 
 def test_full_ring_drops_oldest_and_reports_exact_marker() -> None:
