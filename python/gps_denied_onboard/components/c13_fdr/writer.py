@@ -10,7 +10,6 @@ serialised here, never in `enqueue`.
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import queue
@@ -23,12 +22,12 @@ from typing import Any
 
 from gps_denied_onboard.clock import Clock, WallClock
 from gps_denied_onboard.components.c13_fdr.errors import (
-    FdrConcurrentWriterError,
     FdrError,
     FdrFlightIdMismatchError,
     FdrHeaderError,
     FdrLifecycleError,
 )
+from gps_denied_onboard.components.c13_fdr.flight_lock import FlightRootLock
 from gps_denied_onboard.components.c13_fdr.framing import dumps_body, fast_json, json_text
 from gps_denied_onboard.components.c13_fdr.interface import (
     FlightFooter,
@@ -54,7 +53,6 @@ from gps_denied_onboard.fdr_client.registry import FLAG_UNREGISTERED_KIND, norma
 from gps_denied_onboard.helpers import RateLimiter
 from gps_denied_onboard.logging import get_logger
 
-LOCK_NAME = ".fdr.lock"
 _IDLE_WAIT_S = 0.005
 _DEGRADED_RETRY_S = 1.0
 _CALL_TIMEOUT_S = 30.0
@@ -104,7 +102,7 @@ class FileFdrWriter:
         self._clients: list[FdrClient] = []
         self._registry_version = -1
         self._segments: FlightSegments | None = None
-        self._lock_fd: int | None = None
+        self._lock = FlightRootLock(self.flight_root)
         self._footer: FlightFooter | None = None
         self._last_fsync = 0.0
         self._unsynced = False
@@ -398,37 +396,15 @@ class FileFdrWriter:
                           segment=seg.segment_path())
 
     # ---- open / close (writer thread) ---------------------------------------------------
-    def _acquire_lock(self) -> int:
-        os.makedirs(self.flight_root, exist_ok=True)
-        path = os.path.join(self.flight_root, LOCK_NAME)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = os.pread(fd, 128, 0).decode("ascii", "replace").strip()
-            except OSError:
-                holder = ""
-            os.close(fd)
-            raise FdrConcurrentWriterError(path, holder) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}\n".encode("ascii"), 0)
-        return fd
-
     def _release_lock(self) -> None:
-        fd, self._lock_fd = self._lock_fd, None
-        if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
+        self._lock.release()
 
     def _do_open(self, header: FlightHeader) -> None:
         if self._segments is not None or self._footer is not None:
             raise FdrLifecycleError("open_flight may be called once per writer")
         if not isinstance(header, FlightHeader):
             raise FdrHeaderError("header", header, "must be a FlightHeader")
-        self._lock_fd = self._acquire_lock()
+        self._lock.acquire()
         flight_dir = os.path.join(self.flight_root, str(header.flight_id))
         created_dir = False
         seg: FlightSegments | None = None
