@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gps_denied_onboard._types import TileXYZ, lonlat_to_pixel, xyz_to_tms
 from gps_denied_onboard.components.c4_map_cache import (
     CACHE_FORMAT,
+    TILES_INSERT,
     TILES_SCHEMA,
     canonical_json,
     descriptor_id,
@@ -89,7 +90,7 @@ class CacheSimulator:
         conn.execute("INSERT INTO metadata VALUES ('cache_id', ?)", (cache_id,))
         for t, data in tiles.items():
             z, x, y = xyz_to_tms(t)
-            conn.execute("INSERT INTO tiles VALUES (?,?,?,?,?)", (z, x, y, data, hashlib.sha256(data).digest()))
+            conn.execute(TILES_INSERT, (z, x, y, hashlib.sha256(data).digest(), data))
         conn.commit()
         conn.close()
         (d / "calibration").mkdir()

@@ -223,20 +223,36 @@ def test_tile_row_from_another_cache_breaks_the_merkle_root(sim: CacheSimulator,
         _open(sim, a, state, clock)
 
 
-def test_tile_swapped_in_after_load_is_refused_on_read(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
-    a = sim.build("a")
-    cache = _open(sim, a, state, clock)
-    other = synthetic_tiles(seed=1)
-    t = cache.tiles()[4]
-    conn = sqlite3.connect(a / "tiles.sqlite")
+def _rewrite_tile(d: Path, t: object, data: bytes) -> None:
+    conn = sqlite3.connect(d / "tiles.sqlite")
     conn.execute("UPDATE tiles SET tile_data=?, tile_sha256=? WHERE zoom_level=? AND tile_column=? AND tile_row=?",
-                 (other[t], hashlib.sha256(other[t]).digest(), *xyz_to_tms(t)))
+                 (data, hashlib.sha256(data).digest(), *xyz_to_tms(t)))  # type: ignore[arg-type]
     conn.commit()
     conn.close()
+
+
+def test_tile_bit_rot_after_load_is_refused_on_read(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+    a = sim.build("a")
+    cache = _open(sim, a, state, clock)
+    t = cache.tiles()[4]
+    rotten = bytearray(synthetic_tiles()[t])  # (a tile already read is served from the verified page cache)
+    rotten[len(rotten) // 2] ^= 0x10
+    _rewrite_tile(a, t, bytes(rotten))  # same size: rewritten in place, row hash "fixed up" too
     with pytest.raises(TileIntegrityError) as err:
         cache.read_tile(t)
-    assert err.value.tile == t and err.value.actual == hashlib.sha256(other[t]).hexdigest()
+    assert err.value.tile == t and err.value.actual == hashlib.sha256(bytes(rotten)).hexdigest()
     cache.read_tile(cache.tiles()[0])  # untouched tiles still read
+    cache.close()
+
+
+def test_tile_swapped_in_from_another_cache_after_load_is_refused_on_read(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+    a = sim.build("a")
+    cache = _open(sim, a, state, clock)
+    t = cache.tiles()[4]
+    _rewrite_tile(a, t, synthetic_tiles(seed=1)[t])
+    with pytest.raises(TileIntegrityError) as err:
+        cache.read_tile(t)
+    assert err.value.tile == t
     cache.close()
 
 

@@ -13,7 +13,13 @@ import numpy as np
 import numpy.typing as npt
 
 from gps_denied_onboard._types import TileXYZ, xyz_to_tms
-from gps_denied_onboard.components.c4_map_cache import TILES_NAME, TILES_SCHEMA, merkle_root
+from gps_denied_onboard.components.c4_map_cache import (
+    TILES_INSERT,
+    TILES_NAME,
+    TILES_PAGE_SIZE,
+    TILES_SCHEMA,
+    merkle_root,
+)
 
 FetchedTile = tuple[TileXYZ, bytes, npt.NDArray[np.bool_]]
 
@@ -41,6 +47,7 @@ def write_tiles(cache_dir: Path, tiles: Iterable[FetchedTile], *, cache_id: str,
     corpus = TileCorpus()
     conn = sqlite3.connect(path)
     try:
+        conn.execute(f"PRAGMA page_size={TILES_PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode=OFF")  # a failed build's staging dir is discarded whole
         conn.execute("PRAGMA synchronous=OFF")
         for stmt in TILES_SCHEMA:
@@ -60,12 +67,12 @@ def write_tiles(cache_dir: Path, tiles: Iterable[FetchedTile], *, cache_id: str,
             corpus.validity[tile] = valid
             corpus.bytes_total += len(data)
             z, x, y_tms = xyz_to_tms(tile)
-            batch.append((z, x, y_tms, data, digest))
+            batch.append((z, x, y_tms, digest, data))
             if len(batch) >= 256:
-                conn.executemany("INSERT INTO tiles VALUES (?, ?, ?, ?, ?)", batch)
+                conn.executemany(TILES_INSERT, batch)
                 batch.clear()
         if batch:
-            conn.executemany("INSERT INTO tiles VALUES (?, ?, ?, ?, ?)", batch)
+            conn.executemany(TILES_INSERT, batch)
         conn.commit()
     finally:
         conn.close()

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from gps_denied_onboard._types import CameraModel, EnuFrame, LatLonAlt, TileXYZ, tile_bounds, xyz_to_tms
+from gps_denied_onboard._types import CameraModel, EnuFrame, LatLonAlt, TileXYZ, tile_bounds
 from gps_denied_onboard.components.c4_map_cache.calibration import parse_camera_yaml
 from gps_denied_onboard.components.c4_map_cache.errors import (
     CacheLayoutError,
@@ -39,7 +39,7 @@ class VerifiedCache:
     """A cache that passed `open_cache`. Every tile read re-checks the tile's SHA-256
     against the hash bound by the signed Merkle root at load. Thread-safe."""
 
-    def __init__(self, root: Path, manifest: Manifest, tile_hashes: dict[TileXYZ, bytes],
+    def __init__(self, root: Path, manifest: Manifest, tile_hashes: dict[tuple[int, int, int], bytes],
                  verified_files: dict[str, bytes], *, expired: bool, decoded_cache_tiles: int = 256) -> None:
         self._root = root
         self._manifest = manifest
@@ -47,8 +47,10 @@ class VerifiedCache:
         self._files = verified_files
         self._expired = expired
         self._lock = threading.Lock()
+        # immutable=1: no file locking or change detection per query (the cache is read-only
+        # media for us); a change after load is still caught by the per-read hash check.
         self._conn: sqlite3.Connection | None = sqlite3.connect(
-            f"file:{root / TILES_NAME}?mode=ro", uri=True, check_same_thread=False)
+            f"file:{root / TILES_NAME}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         self._decoded: OrderedDict[tuple[TileXYZ, int], TileImage] = OrderedDict()
         self._decoded_cap = decoded_cache_tiles
         origin = manifest.takeoff_origin
@@ -83,24 +85,27 @@ class VerifiedCache:
 
     def tiles(self) -> list[TileXYZ]:
         """Every tile in the cache, sorted (z, x, y)."""
-        return sorted(self._hashes)
+        return [TileXYZ(z, x, y) for z, x, y in sorted(self._hashes)]
 
     def __contains__(self, tile: object) -> bool:
-        return tile in self._hashes
+        return isinstance(tile, TileXYZ) and (tile.z, tile.x, tile.y) in self._hashes
 
     # -- tiles ----------------------------------------------------------------
     def read_tile(self, tile: TileXYZ) -> bytes:
         """The encoded tile (PNG/JPEG bytes), verified against its signed hash."""
-        expected = self._hashes.get(tile)
+        expected = self._hashes.get((tile.z, tile.x, tile.y))
         if expected is None:
             raise TileNotInCacheError(tile)
-        z, x, y_tms = xyz_to_tms(tile)
+        z, x, y_tms = tile.z, tile.x, (1 << tile.z) - 1 - tile.y
         with self._lock:
             if self._conn is None:
                 raise MapCacheError("map cache is closed")
-            row = self._conn.execute(
-                "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?", (z, x, y_tms)
-            ).fetchone()
+            try:
+                row = self._conn.execute(
+                    "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?", (z, x, y_tms)
+                ).fetchone()
+            except sqlite3.DatabaseError as exc:  # the container changed under us or is corrupt
+                raise TileIntegrityError(tile, expected.hex(), f"<container unreadable: {exc}>") from exc
         data = b"" if row is None else bytes(row[0])
         digest = hashlib.sha256(data).digest()
         if digest != expected:

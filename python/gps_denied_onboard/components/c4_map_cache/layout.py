@@ -37,15 +37,19 @@ DESCRIPTORS_MATRIX_NAME = "descriptors/global.npy"
 DESCRIPTORS_INDEX_NAME = "descriptors/index.json"
 ENGINES_DIR = "engines"
 
+TILES_PAGE_SIZE = 16384
+TILES_INSERT = "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_sha256, tile_data) VALUES (?, ?, ?, ?, ?)"
 TILES_SCHEMA = (
     "CREATE TABLE metadata (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);",
+    # tile_sha256 before tile_data: scanning the hashes never walks a tile's overflow pages.
     "CREATE TABLE tiles (zoom_level INTEGER NOT NULL, tile_column INTEGER NOT NULL, "
-    "tile_row INTEGER NOT NULL, tile_data BLOB NOT NULL, tile_sha256 BLOB NOT NULL, "
+    "tile_row INTEGER NOT NULL, tile_sha256 BLOB NOT NULL, tile_data BLOB NOT NULL, "
     "PRIMARY KEY (zoom_level, tile_column, tile_row)) WITHOUT ROWID;",
 )
 
 _LEAF = b"\x00"
 _NODE = b"\x01"
+_ZXY = struct.Struct(">III")
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -56,18 +60,26 @@ def canonical_json(obj: Any) -> bytes:
 
 def tile_leaf(tile: TileXYZ, digest: bytes) -> bytes:
     """Merkle leaf hash: SHA-256(0x00 || z, x, y as big-endian u32 || sha256(tile_data))."""
-    return hashlib.sha256(_LEAF + struct.pack(">III", tile.z, tile.x, tile.y) + digest).digest()
+    return hashlib.sha256(_LEAF + _ZXY.pack(tile.z, tile.x, tile.y) + digest).digest()
 
 
 def merkle_root(leaves: Iterable[tuple[TileXYZ, bytes]]) -> str:
-    """Hex Merkle root over tiles sorted by (z, x, y) (RFC 6962 style domain separation:
-    0x00 leaves, 0x01 nodes; an odd node at the end of a level is promoted unchanged).
-    The empty tree's root is SHA-256 of the empty string."""
-    level = [tile_leaf(t, d) for t, d in sorted(leaves, key=lambda item: item[0])]
+    """Hex Merkle root over (tile, sha256(tile_data)) pairs; see `merkle_root_zxy`."""
+    return merkle_root_zxy((t.z, t.x, t.y, d) for t, d in leaves)
+
+
+def merkle_root_zxy(leaves: Iterable[tuple[int, int, int, bytes]]) -> str:
+    """Hex Merkle root over (z, x, y_xyz, sha256(tile_data)) sorted by (z, x, y):
+    RFC 6962 style domain separation (0x00 leaves, 0x01 nodes); an odd node at the
+    end of a level is promoted unchanged. The empty tree's root is SHA-256 of b""."""
+    sha = hashlib.sha256
+    pack = _ZXY.pack
+    level = [sha(_LEAF + pack(z, x, y) + d).digest() for z, x, y, d in sorted(leaves)]
     if not level:
-        return hashlib.sha256(b"").hexdigest()
+        return sha(b"").hexdigest()
     while len(level) > 1:
-        nxt = [hashlib.sha256(_NODE + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        pairs = iter(level)
+        nxt = [sha(_NODE + a + b).digest() for a, b in zip(pairs, pairs, strict=False)]
         if len(level) % 2:
             nxt.append(level[-1])
         level = nxt

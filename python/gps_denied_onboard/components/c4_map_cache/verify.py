@@ -26,7 +26,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gps_denied_onboard._types import TileXYZ, tms_to_xyz
 from gps_denied_onboard.clock import Clock, WallClock, iso_from_unix_ns
 from gps_denied_onboard.components.c4_map_cache.cache import VerifiedCache
 from gps_denied_onboard.components.c4_map_cache.errors import (
@@ -46,7 +45,7 @@ from gps_denied_onboard.components.c4_map_cache.layout import (
     MANIFEST_NAME,
     SIGNATURE_NAME,
     TILES_NAME,
-    merkle_root,
+    merkle_root_zxy,
     public_key_id,
 )
 from gps_denied_onboard.components.c4_map_cache.manifest import FileEntry, Manifest, parse_manifest
@@ -183,7 +182,8 @@ def _check_tiles_cache_id(path: Path, manifest: Manifest) -> None:
         raise MixAndMatchError(TILES_NAME, f"belongs to cache {row[0]}, the manifest is for cache {manifest.cache_id}")
 
 
-def _tile_hashes(path: Path, manifest: Manifest) -> dict[TileXYZ, bytes]:
+def _tile_hashes(path: Path, manifest: Manifest) -> dict[tuple[int, int, int], bytes]:
+    """{(z, x, y_xyz): sha256} of every row, checked against the signed Merkle root."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = conn.execute("SELECT zoom_level, tile_column, tile_row, tile_sha256 FROM tiles").fetchall()
@@ -191,14 +191,15 @@ def _tile_hashes(path: Path, manifest: Manifest) -> dict[TileXYZ, bytes]:
         raise CacheLayoutError(TILES_NAME, f"not a gdn tile container: {exc}") from exc
     finally:
         conn.close()
-    hashes: dict[TileXYZ, bytes] = {}
+    flip = (1 << manifest.zoom) - 1
+    hashes: dict[tuple[int, int, int], bytes] = {}
     for z, x, y_tms, digest in rows:
-        if z != manifest.zoom or not isinstance(digest, bytes) or len(digest) != 32:
+        if z != manifest.zoom or not isinstance(digest, bytes) or len(digest) != 32 or not 0 <= y_tms <= flip or not 0 <= x <= flip:
             raise CacheIntegrityError(TILES_NAME, f"tile row ({z}, {x}, {y_tms}) is not a zoom-{manifest.zoom} tile with a 32-byte hash")
-        hashes[tms_to_xyz(z, x, y_tms)] = digest
+        hashes[(z, x, flip - y_tms)] = digest
     if len(hashes) != manifest.tile_count:
         raise CacheIntegrityError(TILES_NAME, f"{len(hashes)} tiles, the manifest says {manifest.tile_count}")
-    root = merkle_root(hashes.items())
+    root = merkle_root_zxy((z, x, y, d) for (z, x, y), d in hashes.items())
     if root != manifest.merkle_root:
         raise MixAndMatchError(TILES_NAME, f"tile Merkle root {root} is not the signed {manifest.merkle_root}")
     return hashes
