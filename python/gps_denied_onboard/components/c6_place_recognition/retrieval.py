@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from gps_denied_onboard._types import MapSource
 from gps_denied_onboard.components.c6_place_recognition.errors import PlaceRecognitionError
-from gps_denied_onboard.components.c8_inference.interface import DescriptorExtractor
+from gps_denied_onboard.components.c8_inference import DescriptorExtractor
 
 
 @dataclass(frozen=True)

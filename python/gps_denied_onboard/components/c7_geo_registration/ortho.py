@@ -94,7 +94,12 @@ def orthorectify(
     fp = ground_footprint(camera, R_ned_cam, height_m)
     n_min, e_min = fp.min(axis=0)
     n_max, e_max = fp.max(axis=0)
-    gsd = max(gsd_m, (e_max - e_min) / max_side_px, (n_max - n_min) / max_side_px)
+    # Size the ortho by the footprint's radius about the nadir point (does not change as
+    # the vehicle yaws) and snap a coarsened scale to a 2^(1/8) ladder, so consecutive
+    # frames share one scale and visual odometry can compare them directly.
+    radius = float(np.hypot(fp[:, 0], fp[:, 1]).max())
+    need = 2.0 * radius / max_side_px
+    gsd = gsd_m if need <= gsd_m else gsd_m * 2.0 ** (math.ceil(8.0 * math.log2(need / gsd_m)) / 8.0)
     width = max(8, int(math.ceil((e_max - e_min) / gsd)))
     height = max(8, int(math.ceil((n_max - n_min) / gsd)))
     east_min = 0.5 * (e_min + e_max) - width * gsd / 2.0

@@ -62,52 +62,49 @@ def solve_pose(
     iterations: int = 6,
     outlier_sigma: float = 3.0,
 ) -> PoseSolution:
-    """MAP pose: ground residuals weighted by `sigma_m`, rotation and height tied to
-    their telemetry values by Gaussian priors. Points beyond `outlier_sigma` of the
-    robust residual scale are dropped and the solve repeated once."""
+    """MAP pose: ground residuals weighted by `sigma_m` (robustified with Cauchy weights),
+    rotation and height tied to their telemetry values by Gaussian priors. Points beyond
+    `outlier_sigma` of the robust residual scale are reported as outliers."""
     n = len(rays_cam)
-    keep = np.ones(n, bool)
     x = np.array([east0, north0, height0, 0.0, 0.0, 0.0])
     prior_w = np.array([1.0 / height_sigma_m] + [1.0 / attitude_sigma_rad] * 3)
-    cov = np.diag([1e6, 1e6, height_sigma_m**2])
-    chi2_dof = 1.0
-    for rnd in range(2):
-        x = np.array([east0, north0, height0, 0.0, 0.0, 0.0]) if rnd == 0 else x
-        w = 1.0 / sigma_m[keep]
-        for _ in range(iterations):
-            r_pts = ((_ground_hits(x, rays_cam[keep], R0) - ground_en[keep]) * w[:, None]).ravel()
-            r_pri = np.concatenate([[x[2] - height0], x[3:6]]) * prior_w
-            r = np.concatenate([r_pts, r_pri])
-            J = np.zeros((len(r), 6))
-            for j in range(6):
-                step = 1e-3 if j < 3 else 1e-5
-                xp = x.copy()
-                xp[j] += step
-                rp = ((_ground_hits(xp, rays_cam[keep], R0) - ground_en[keep]) * w[:, None]).ravel()
-                J[: len(rp), j] = (rp - r_pts) / step
-            J[len(r_pts):, 2:] = np.diag(prior_w)
-            H = J.T @ J
-            try:
-                dx = np.linalg.solve(H + 1e-9 * np.eye(6), -J.T @ r)
-            except np.linalg.LinAlgError:
-                break
-            x = x + dx
-            if np.abs(dx[:3]).max() < 1e-4 and np.abs(dx[3:]).max() < 1e-7:
-                break
-        res = np.linalg.norm(_ground_hits(x, rays_cam, R0) - ground_en, axis=1)
-        norm = res / sigma_m
-        dof = max(2 * int(keep.sum()) - 2, 1)  # the four priors pin four of the six unknowns
-        chi2_dof = float(np.sum(norm[keep] ** 2) / dof)
+    robust = np.ones(n)
+    H = np.eye(6)
+    # Iteratively reweighted Gauss-Newton with Cauchy weights from the first step: a wrong
+    # block must not get the chance to tilt the solution before it is recognised.
+    for it in range(iterations + 4):
+        w = robust / sigma_m
+        r_pts = ((_ground_hits(x, rays_cam, R0) - ground_en) * w[:, None]).ravel()
+        r_pri = np.concatenate([[x[2] - height0], x[3:6]]) * prior_w
+        r = np.concatenate([r_pts, r_pri])
+        J = np.zeros((len(r), 6))
+        for j in range(6):
+            step = 1e-3 if j < 3 else 1e-5
+            xp = x.copy()
+            xp[j] += step
+            rp = ((_ground_hits(xp, rays_cam, R0) - ground_en) * w[:, None]).ravel()
+            J[: len(rp), j] = (rp - r_pts) / step
+        J[len(r_pts):, 2:] = np.diag(prior_w)
+        H = J.T @ J
         try:
-            cov_full = np.linalg.inv(H)
+            dx = np.linalg.solve(H + 1e-9 * np.eye(6), -J.T @ r)
         except np.linalg.LinAlgError:
-            cov_full = np.diag([1e6] * 6)
-        cov = cov_full[:3, :3]
-        if rnd == 0:
-            scale = max(1.4826 * float(np.median(norm[keep])), 1.0)
-            new_keep = norm <= outlier_sigma * scale
-            if new_keep.sum() < 3 or np.array_equal(new_keep, keep):
-                break
-            keep = new_keep
+            break
+        x = x + dx
+        norm = np.linalg.norm(_ground_hits(x, rays_cam, R0) - ground_en, axis=1) / sigma_m
+        scale = max(1.4826 * float(np.median(norm)), 1.0)
+        robust = np.sqrt(1.0 / (1.0 + (norm / (2.4 * scale)) ** 2))  # sqrt: weights enter squared
+        if it >= 3 and np.abs(dx[:3]).max() < 1e-4 and np.abs(dx[3:]).max() < 1e-7:
+            break
+    res = np.linalg.norm(_ground_hits(x, rays_cam, R0) - ground_en, axis=1)
+    norm = res / sigma_m
+    scale = max(1.4826 * float(np.median(norm)), 1.0)
+    keep = norm <= outlier_sigma * scale
+    dof = max(2 * int(keep.sum()) - 2, 1)  # the four priors pin four of the six unknowns
+    chi2_dof = float(np.sum(norm[keep] ** 2) / dof)
+    try:
+        cov = np.linalg.inv(H)[:3, :3]
+    except np.linalg.LinAlgError:
+        cov = np.diag([1e6, 1e6, height_sigma_m**2])
     return PoseSolution(float(x[0]), float(x[1]), float(x[2]), _rot(x[3:6]) @ R0, cov,
                         _ground_hits(x, rays_cam, R0) - ground_en, keep, chi2_dof)

@@ -129,6 +129,8 @@ class GeoRegistrar:
                 pk, _ = correlate(sfield[sy0:sy0 + bh + 2 * r, sx0:sx0 + bw + 2 * r], blk, exclusion_px=2)
                 if pk.score <= 0 or pk.distinctiveness < 0.02:
                     continue
+                if max(abs(pk.dx - r), abs(pk.dy - r)) >= r - 0.5:
+                    continue  # best at the window's border: the true match may lie outside it
                 uc, vc = x0 + (bw - 1) / 2.0, y0 + (bh - 1) / 2.0
                 e_rel, n_rel = ortho.pixel_to_rel_en(uc, vc)
                 uv = ortho.rel_en_to_image(e_rel, n_rel)
