@@ -175,3 +175,67 @@ def test_demo_cli_reuses_inputs(prepared: Prepared, capsys: pytest.CaptureFixtur
     assert "summary" in out and "accepted by the EKF gate" in out and "FDR flight" in out
     assert code == 0, out
 
+
+
+def test_airborne_run_closes_the_flight_cleanly_on_sigterm(prepared: Prepared, tmp_path: Path) -> None:
+    """`airborne run --config` as a process (replay camera, bench raster, UDP link to the
+    emulator): SIGTERM ends it with exit 0 and a clean FDR footer."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import yaml
+
+    from gps_denied_onboard.autopilot_emulator import AutopilotEmulator, FlightTrack
+    from gps_denied_onboard.components.c13_fdr import FlightReader, list_flights
+    from gps_denied_onboard.dataset import read_flight
+
+    ds = read_flight(prepared.flight_dir)
+    emu = AutopilotEmulator(FlightTrack.from_dataset(ds))
+    emu.start()
+    config = {
+        "fc_link": {"url": emu.url},
+        "fdr": {"flight_root": str(tmp_path / "flights")},
+        "airborne": {"camera": f"replay:{prepared.flight_dir}", "map_raster": str(prepared.pair_dir / "map.tif"),
+                     "camera_calibration": str(prepared.flight_dir / "mav0" / "cam0" / "sensor.yaml"),
+                     "ground_alt_msl_m": ds.meta.ground_alt_msl_m},
+    }
+    cfg_path = tmp_path / "airborne.yaml"
+    cfg_path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from gps_denied_onboard.cli.airborne_main import main; sys.exit(main())",
+         "run", "--config", str(cfg_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and len(emu.report().of_type()) < 15 and proc.poll() is None:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        report = emu.stop()
+    assert proc.returncode == 0, err[-2000:]
+    assert len(report.of_type()) >= 15 and report.companion_heartbeats >= 1
+    flights = list_flights(tmp_path / "flights")
+    assert len(flights) == 1
+    reader = FlightReader(tmp_path / "flights" / flights[0])
+    scan = reader.scan()
+    assert scan.clean and scan.footer is not None and scan.footer.clean_shutdown
+    assert "clean_shutdown=True" in out
+
+
+def test_example_config_and_unit_file_are_consistent() -> None:
+    from gps_denied_onboard.config import load_config
+
+    root = Path(__file__).resolve().parents[2] / "hardware"
+    if not root.is_dir():
+        pytest.skip("hardware/ is not in this test's runfiles")
+    cfg = load_config(root / "config" / "airborne.example.yaml")
+    assert not cfg.unknown_keys, cfg.unknown_keys
+    assert cfg.fc_link.outputs == ("gps_input",) and cfg.fc_link.output_rate_hz >= 5
+    unit = (root / "systemd" / "gdn-airborne.service").read_text()
+    assert "airborne run --config /etc/gdn/airborne.yaml" in unit and "KillSignal=SIGTERM" in unit

@@ -215,6 +215,11 @@ def run_main(argv: list[str]) -> int:
         return EXIT_STARTUP
     try:
         assembly.start()
+    except OSError as exc:  # FcLinkTransportError, camera device: systemd restarts us
+        print(f"airborne run: cannot start: {exc}", file=sys.stderr)
+        assembly.shutdown()
+        return EXIT_STARTUP
+    try:
         assembly.runtime.run(stop, until_camera_exhausted=args.exit_when_camera_ends)
     finally:
         footer = assembly.shutdown()
