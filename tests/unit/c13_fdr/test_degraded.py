@@ -109,6 +109,29 @@ def test_failure_to_open_the_next_segment_degrades_then_recovers(tmp_path: Path)
     assert not report.unexplained_missing
 
 
+def test_close_while_storage_is_gone_returns_an_unclean_footer(tmp_path: Path) -> None:
+    io = FaultyIO()
+    reg = FdrClientRegistry()
+    w = make_writer(tmp_path, reg, segment_io=io, segment_bytes=4096, flight_cap_bytes=1 << 30)
+    c = make_fdr_client("p", registry=reg, capacity=1024, on_overrun=lambda p, n: None)
+    w.start()
+    w.open_flight(header())
+    io.fail_open = errno.EIO
+    io.fail_writes = errno.EIO
+    for i in range(200):
+        c.enqueue("x", {"i": i, "pad": "o" * 30})
+    assert wait_until(lambda: w.degraded)
+    footer = w.close_flight()  # must not raise
+    assert footer.clean_shutdown is False and footer.flight_id == "flight-1"
+    assert w.close_flight() is footer
+    w.stop()
+    other = make_writer(tmp_path)  # the lock was released
+    other.start()
+    other.open_flight(header("next"))
+    other.close_flight()
+    other.stop()
+
+
 def test_fsync_failure_also_degrades(tmp_path: Path) -> None:
     io = FaultyIO()
     alerts: list[str] = []

@@ -10,6 +10,7 @@ Used by `FileFdrWriter` (on its thread) and by `fdr recover`.
 
 from __future__ import annotations
 
+import errno
 import os
 import zlib
 from collections.abc import Mapping
@@ -233,9 +234,10 @@ class FlightSegments:
             self.io.fsync(self.fd)
 
     def _close_current(self, end_type: bytes, body: bytes) -> None:
+        if self.fd is None:
+            raise OSError(errno.EBADF, "no open segment (an earlier open failed)")
         self._frame(end_type, body)
         self.flush()
-        assert self.fd is not None
         fd, self.fd = self.fd, None
         try:
             self.io.fsync(fd)

@@ -455,6 +455,8 @@ class FileFdrWriter:
         seg = self._segments
         if seg is None:
             raise FdrLifecycleError("close_flight before open_flight")
+        if self.degraded:
+            self._try_recover(seg)  # one last chance to write the footer
         self._drain_all(seg)
         if self.kind_policy is not None and not self.degraded:
             for kind, payload in self.kind_policy.take_markers(self.clock.monotonic_ns(), force=True):
