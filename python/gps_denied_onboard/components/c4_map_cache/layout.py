@@ -37,15 +37,19 @@ DESCRIPTORS_MATRIX_NAME = "descriptors/global.npy"
 DESCRIPTORS_INDEX_NAME = "descriptors/index.json"
 ENGINES_DIR = "engines"
 
-TILES_PAGE_SIZE = 16384
+TILES_PAGE_SIZE = 4096
 TILES_INSERT = "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_sha256, tile_data) VALUES (?, ?, ?, ?, ?)"
+# A rowid table (MBTiles' layout): big blobs live in overflow pages with little waste,
+# unlike a WITHOUT ROWID table. `tile_hash_index` covers (z, x, y, sha256), so the
+# load-time scan of every tile hash reads only the small index, never a tile body.
 TILES_SCHEMA = (
     "CREATE TABLE metadata (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);",
-    # tile_sha256 before tile_data: scanning the hashes never walks a tile's overflow pages.
     "CREATE TABLE tiles (zoom_level INTEGER NOT NULL, tile_column INTEGER NOT NULL, "
-    "tile_row INTEGER NOT NULL, tile_sha256 BLOB NOT NULL, tile_data BLOB NOT NULL, "
-    "PRIMARY KEY (zoom_level, tile_column, tile_row)) WITHOUT ROWID;",
+    "tile_row INTEGER NOT NULL, tile_sha256 BLOB NOT NULL, tile_data BLOB NOT NULL);",
+    "CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);",
+    "CREATE INDEX tile_hash_index ON tiles (zoom_level, tile_column, tile_row, tile_sha256);",
 )
+TILES_HASH_SCAN = "SELECT zoom_level, tile_column, tile_row, tile_sha256 FROM tiles INDEXED BY tile_hash_index"
 
 _LEAF = b"\x00"
 _NODE = b"\x01"

@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from gps_denied_onboard.components.c4_map_cache.errors import (
     UntrustedKeyError,
 )
 from gps_denied_onboard.components.c4_map_cache.layout import (
+    TILES_HASH_SCAN,
     MANIFEST_NAME,
     SIGNATURE_NAME,
     TILES_NAME,
@@ -184,13 +186,14 @@ def _check_tiles_cache_id(path: Path, manifest: Manifest) -> None:
 
 def _tile_hashes(path: Path, manifest: Manifest) -> dict[tuple[int, int, int], bytes]:
     """{(z, x, y_xyz): sha256} of every row, checked against the signed Merkle root."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = conn.execute("SELECT zoom_level, tile_column, tile_row, tile_sha256 FROM tiles").fetchall()
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(TILES_HASH_SCAN).fetchall()
+        finally:
+            conn.close()
     except sqlite3.DatabaseError as exc:
         raise CacheLayoutError(TILES_NAME, f"not a gdn tile container: {exc}") from exc
-    finally:
-        conn.close()
     flip = (1 << manifest.zoom) - 1
     hashes: dict[tuple[int, int, int], bytes] = {}
     for z, x, y_tms, digest in rows:
@@ -243,14 +246,18 @@ def open_cache(
         raise RollbackError(MANIFEST_NAME, manifest.version, highest)
     if opts.expected_flight_id is not None and manifest.flight_id != opts.expected_flight_id:
         raise FlightMismatchError(MANIFEST_NAME, f"provisioned for flight {manifest.flight_id}, expected {opts.expected_flight_id}")
-    kept: dict[str, bytes] = {}
-    for entry in manifest.files:
-        data = _check_file(root, entry, opts, manifest)
-        if data is not None:
-            kept[entry.path] = data
     if manifest.file(TILES_NAME) is None:
         raise CacheLayoutError(TILES_NAME, "not listed in the manifest")
-    hashes = _tile_hashes(root / TILES_NAME, manifest)
+    kept: dict[str, bytes] = {}
+    # The tile-hash scan + Merkle root (Python-bound) runs beside the file hashing
+    # (hashlib releases the GIL): file errors are reported first, then the Merkle check.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="c4-merkle") as pool:
+        merkle = pool.submit(_tile_hashes, root / TILES_NAME, manifest)
+        for entry in manifest.files:
+            data = _check_file(root, entry, opts, manifest)
+            if data is not None:
+                kept[entry.path] = data
+        hashes = merkle.result()
     store.accept(key_id, manifest.version)
     if expired:
         _log.warning("expired map cache accepted by explicit override", kind="c4_cache_expired_override",
