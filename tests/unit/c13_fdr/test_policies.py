@@ -96,3 +96,20 @@ def test_rule_and_cap_validation() -> None:
         KindRule(max_per_s=0)
     with pytest.raises(ValueError):
         CapacityCapPolicy(0)
+
+
+def test_a_failing_rotation_hook_does_not_stop_recording(tmp_path: Path) -> None:
+    def broken(event: object) -> int:
+        raise RuntimeError("policy bug")
+
+    reg = FdrClientRegistry()
+    w = make_writer(tmp_path, reg, on_rotation=broken, segment_bytes=4096, flight_cap_bytes=1 << 30)
+    c = make_fdr_client("p", registry=reg, capacity=4096)
+    w.start()
+    w.open_flight(header())
+    for i in range(300):
+        c.enqueue("x", {"i": i, "pad": "h" * 40})
+    footer = w.close_flight()
+    w.stop()
+    assert [r.payload["i"] for r in read_flight_records(tmp_path / "flight-1")] == list(range(300))
+    assert footer.records_written == 300 and footer.clean_shutdown

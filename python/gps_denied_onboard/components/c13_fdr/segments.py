@@ -27,6 +27,7 @@ from gps_denied_onboard.components.c13_fdr.interface import (
     SegmentIO,
 )
 from gps_denied_onboard.fdr_client.record import FDR_PRODUCER_ID, FDR_RECORD_SCHEMA_VERSION
+from gps_denied_onboard.logging import get_logger
 
 SEGMENT_PREFIX = "segment-"
 SEGMENT_SUFFIX = ".fdr"
@@ -84,6 +85,7 @@ class FlightSegments:
         self.records_written = 0
         self.bytes_written = 0
         self.rollover_count = 0
+        self.rotation_hook_errors = 0
         # current segment
         self._seg_bytes = 0  # written + buffered
         self._seg_records = 0  # record frames framed in this segment
@@ -268,7 +270,13 @@ class FlightSegments:
                 segment_bytes=self.segment_bytes,
                 emit=self.emit,
             )
-            deleted = int(self.on_rotation(event) or 0)
+            try:
+                deleted = int(self.on_rotation(event) or 0)
+            except Exception as exc:  # noqa: BLE001 - a broken hook must not stop recording
+                deleted = 0
+                self.rotation_hook_errors += 1
+                get_logger("c13_fdr").error("on_rotation hook failed", kind="fdr_rotation_hook_failed",
+                                            error=repr(exc), segment=closed)
             self.rollover_count += deleted
             if deleted:
                 self.closed_segments = [p for p in self.closed_segments if os.path.exists(p)]

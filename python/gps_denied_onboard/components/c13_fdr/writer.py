@@ -289,10 +289,10 @@ class FileFdrWriter:
             else:
                 producer = producer_id
                 pfield = client_producer
-            if policy is not None and seq != MARKER_SEQ and not policy.admit(producer, kind, ts):
-                self.records_dropped_policy += 1
-                continue
             try:
+                if policy is not None and seq != MARKER_SEQ and not policy.admit(producer, kind, ts):
+                    self.records_dropped_policy += 1
+                    continue
                 check = kind_check(kind)
                 if check is not None and payload.keys() <= check[0] and check[1] <= payload.keys():
                     tail = "}"
