@@ -43,9 +43,9 @@ from gps_denied_onboard.components.c4_map_cache.errors import (
     UntrustedKeyError,
 )
 from gps_denied_onboard.components.c4_map_cache.layout import (
-    TILES_HASH_SCAN,
     MANIFEST_NAME,
     SIGNATURE_NAME,
+    TILES_HASH_SCAN,
     TILES_NAME,
     merkle_root_zxy,
     public_key_id,
