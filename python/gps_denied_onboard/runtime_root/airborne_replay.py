@@ -102,7 +102,8 @@ def replay_flight(flight_dir: Path, out_dir: Path, *, map_path: Path | None = No
                   trusted_keys: Sequence[Path] = ()) -> ReplayResult:
     """Run the pipeline over `flight_dir`, writing the three estimate files into `out_dir`."""
     try:
-        flight = read_flight(Path(flight_dir))
+        # image headers are not pre-checked: a corrupt frame is a degraded frame, not a failed replay
+        flight = read_flight(Path(flight_dir), check_images=False)
     except DatasetError as exc:
         raise ReplayError(f"flight {flight_dir}: {exc}") from exc
     map_source = open_map(flight, map_path, cache_dir, trusted_keys)

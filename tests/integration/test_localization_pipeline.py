@@ -1,0 +1,98 @@
+"""The `LocalizationPipeline` API the live runtime drives: NaN / absent telemetry and
+garbage frames never raise, output is available at any time, GNSS disagreement is
+flagged, and an FDR-like sink receives the fix decisions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from tests.integration.localization_flightgen import synthetic_world_pair
+
+from gps_denied_onboard._types import CameraModel, EnuFrame, LatLonAlt, ned_from_camera
+from gps_denied_onboard.clock import FakeClock
+from gps_denied_onboard.components.c7_geo_registration import InMemoryMap, render_view
+from gps_denied_onboard.config.sections.localization import LocalizationConfig
+from gps_denied_onboard.runtime_root.airborne_pipeline import build_localization_pipeline
+
+CAM = CameraModel(640, 480, 457.0, 457.0, 319.5, 239.5)
+H = 228.5
+MS = 1_000_000
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, dict]] = []
+
+    def enqueue(self, kind: str, payload: dict) -> None:
+        self.records.append((kind, payload))
+
+
+@pytest.fixture(scope="module")
+def maps() -> tuple[InMemoryMap, InMemoryMap]:
+    a, b = synthetic_world_pair(8)
+    frame = EnuFrame(LatLonAlt(45.0, 7.0, 300.0))
+    return InMemoryMap(a, frame, -450.0, 450.0, 1.0), InMemoryMap(b, frame, -450.0, 450.0, 1.0)
+
+
+def _fly(pipe, world: InMemoryMap, n_frames: int, *, nan_from: int | None = None, start=(0.0, -60.0)):
+    reports = []
+    for k in range(n_frames):
+        t = 1000 * MS + k * 100 * MS
+        e, n = start[0], start[1] + 8.0 * k * 0.1
+        R = ned_from_camera(0.01, -0.02, 0.3, CAM.body_from_camera)
+        img, _ = render_view(world, CAM, e, n, H, R)
+        if nan_from is not None and k >= nan_from:
+            pipe.on_attitude(t, math.nan, 0.0, 0.3)
+            pipe.on_altitude(t, math.nan, math.nan)
+        else:
+            pipe.on_attitude(t, 0.01, -0.02, 0.3)
+            pipe.on_altitude(t, H, H + 300.0)
+        reports.append((t, e, n, pipe.on_frame(t, img)))
+    return reports
+
+
+def test_pipeline_api_end_to_end(maps) -> None:
+    m, f = maps
+    sink = Sink()
+    pipe = build_localization_pipeline(LocalizationConfig(), m, CAM, FakeClock(), ground_alt_msl_m=300.0, record_sink=sink)
+    assert pipe.output(0).source == "none" and pipe.output(0).health == "lost"
+    reps = _fly(pipe, f, 16, nan_from=8)
+    assert any(r.accepted for _, _, _, r in reps[:8])
+    # NaN samples are dropped; 0.5 s after the last good one the telemetry is stale
+    assert all(not r.attempted and r.reason == "stale_telemetry" for _, _, _, r in reps[13:])
+    t_last = reps[-1][0]
+    for dt in (0, 50 * MS, 100 * MS):  # between frames: predicted, never raises
+        out = pipe.output(t_last + dt)
+        assert out.source in ("fix", "vo", "predict") and math.isfinite(out.lat_deg)
+    out = pipe.output(t_last + 3000 * MS)
+    assert out.health == "degraded" and "stale_telemetry" in out.degradations
+    # the truth is inside the claimed 3 sigma at the last good frame
+    t, e, n, _ = reps[7]
+    o = pipe.output(t)
+    enu = m.frame.to_enu(LatLonAlt(o.lat_deg, o.lon_deg, 0.0))
+    d = np.array([enu[1] - n, enu[0] - e])
+    c = np.array([[o.cov_nn, o.cov_ne], [o.cov_ne, o.cov_ee]])
+    assert float(d @ np.linalg.solve(c, d)) < 11.83
+    assert o.alt_msl_m == pytest.approx(H + 300.0)
+    assert any(k == "c7.fix" and p.get("accepted") for k, p in sink.records)
+
+
+def test_garbage_frames_and_gnss_disagreement(maps) -> None:
+    m, f = maps
+    pipe = build_localization_pipeline(LocalizationConfig(), m, CAM, FakeClock(), ground_alt_msl_m=300.0)
+    _fly(pipe, f, 6)
+    t = 2000 * MS
+    pipe.on_attitude(t, 0.0, 0.0, 0.0)
+    pipe.on_altitude(t, H, H + 300.0)
+    for bad in (None, np.zeros((10, 10, 3), np.uint8), np.zeros((480, 640, 3), np.float32)):
+        rep = pipe.on_frame(t, bad)  # type: ignore[arg-type]
+        assert not rep.accepted and rep.reason in ("bad_frame", "non_monotonic_timestamp")
+        t += 100 * MS
+    assert pipe.counters["bad_frames"] == 3
+    est = pipe.output(t)
+    assert not pipe.on_gnss(t, est.lat_deg, est.lon_deg, 5.0)
+    far = m.frame.to_geodetic((400.0, 400.0, 0.0))
+    assert pipe.on_gnss(t, far.lat_deg, far.lon_deg, 5.0)
+    assert "gnss_disagrees" in pipe.output(t).degradations
