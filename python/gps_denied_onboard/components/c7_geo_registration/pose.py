@@ -103,7 +103,7 @@ def solve_pose(
     dof = max(2 * int(keep.sum()) - 2, 1)  # the four priors pin four of the six unknowns
     chi2_dof = float(np.sum(norm[keep] ** 2) / dof)
     try:
-        cov = np.linalg.inv(H)[:3, :3]
+        cov = np.asarray(np.linalg.inv(H)[:3, :3], np.float64)
     except np.linalg.LinAlgError:
         cov = np.diag([1e6, 1e6, height_sigma_m**2])
     return PoseSolution(float(x[0]), float(x[1]), float(x[2]), _rot(x[3:6]) @ R0, cov,
