@@ -137,7 +137,9 @@ def test_export_mcap_reads_back_with_one_message_per_record(tmp_path: Path) -> N
     for (msg_schema, channel, message), rec in zip(msgs, recs, strict=True):
         assert channel.message_encoding == "json" and msg_schema is not None and msg_schema.name == rec.kind
         body = json.loads(message.data)
-        assert body["payload"] == rec.payload and message.log_time == rec.ts
+        assert body["payload"] == rec.payload and body["ts"] == rec.ts
+        # message times are wall clock: header start (2026-01-01T00:00:00Z at monotonic 123 ns) + elapsed
+        assert message.log_time == 1_767_225_600 * 10**9 + rec.ts - 123
         assert channel.topic == f"/{rec.producer_id}/{rec.kind}"
 
 

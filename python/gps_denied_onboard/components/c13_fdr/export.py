@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import json
 import os
 from dataclasses import dataclass
@@ -66,9 +68,23 @@ def _mcap_payload(rec_json: dict[str, Any]) -> bytes:
     return json.dumps(rec_json, separators=(",", ":"), allow_nan=False, default=repr).encode("utf-8")
 
 
+def _wall_offset_ns(header: FlightHeader | None) -> int:
+    """monotonic ns -> Unix ns, from the header's paired start stamps (0 when unknown)."""
+    if header is None:
+        return 0
+    try:
+        started = dt.datetime.strptime(header.flight_started_at_iso, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return 0
+    unix_ns = calendar.timegm(started.utctimetuple()) * 10**9 + started.microsecond * 1000
+    return unix_ns - header.flight_started_at_monotonic_ns
+
+
 def export_mcap(src: str, out_path: str) -> tuple[int, FlightReport]:
     """Export a flight to MCAP: one channel per (producer, kind), topic "/<producer>/<kind>",
-    JSON messages with JSON-schema schemas (Foxglove opens it). Returns (messages, report)."""
+    JSON messages with JSON-schema schemas (Foxglove opens it). Message times are wall
+    clock (Unix ns, from the header's paired start stamps); each message keeps the
+    record's monotonic `ts`. Returns (messages, report)."""
     from mcap.writer import CompressionType, Writer  # operator-side dependency, imported on use
 
     reader = FlightReader(src)
@@ -78,6 +94,7 @@ def export_mcap(src: str, out_path: str) -> tuple[int, FlightReport]:
         writer.start(profile="", library="gps_denied_onboard fdr export")
         schemas: dict[str, int] = {}
         channels: dict[tuple[str, str], int] = {}
+        offset: int | None = None
         for rec in reader.records():
             key = (rec.producer_id, rec.kind)
             channel_id = channels.get(key)
@@ -92,7 +109,9 @@ def export_mcap(src: str, out_path: str) -> tuple[int, FlightReport]:
                 channels[key] = channel_id
             msg = {"schema_version": rec.schema_version, "ts": rec.ts, "producer_id": rec.producer_id,
                    "kind": rec.kind, "seq": rec.seq, "flags": list(rec.flags), "payload": rec.payload}
-            ts = max(0, rec.ts)
+            if offset is None:
+                offset = _wall_offset_ns(reader.report.header)
+            ts = max(0, rec.ts + offset)
             writer.add_message(channel_id, log_time=ts, data=_mcap_payload(msg), publish_time=ts,
                                sequence=rec.seq & 0xFFFFFFFF if rec.seq >= 0 else 0)
             count += 1
