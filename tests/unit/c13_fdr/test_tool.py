@@ -159,3 +159,18 @@ def test_operator_binary_dispatches_fdr(tmp_path: Path) -> None:
                          check=False)
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("OK:")
+
+
+def test_stats_show_sequence_gaps_next_to_overrun_losses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reg = FdrClientRegistry()
+    c = make_fdr_client("burst", registry=reg, capacity=4, on_overrun=lambda p, n: None)
+    for i in range(10):
+        c.enqueue("x", {"i": i})
+    w = make_writer(tmp_path, reg)
+    w.start()
+    w.open_flight(header())
+    w.close_flight()
+    w.stop()
+    assert main(["stats", str(tmp_path / "flight-1"), "--json"]) == EXIT_OK
+    st = json.loads(capsys.readouterr().out)
+    assert st["seq_gaps_by_producer"] == {"burst": 6} and st["overrun_dropped_by_producer"] == {"burst": 6}

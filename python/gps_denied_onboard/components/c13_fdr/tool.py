@@ -142,7 +142,14 @@ def flight_stats(flight_dir: str) -> dict[str, Any]:
     policy: dict[str, int] = defaultdict(int)
     flagged: dict[str, int] = defaultdict(int)
     rollovers = 0
+    last_seq: dict[str, int] = {}
+    seq_gaps: dict[str, int] = defaultdict(int)
     for rec in reader.records():
+        if rec.seq >= 0:  # producers' own sequence numbers: a gap is a lost record
+            prev = last_seq.get(rec.producer_id, -1)
+            if rec.seq > prev + 1:
+                seq_gaps[rec.producer_id] += rec.seq - prev - 1
+            last_seq[rec.producer_id] = max(prev, rec.seq)
         key = (rec.producer_id, rec.kind)
         counts[key] += 1
         first.setdefault(key, rec.ts)
@@ -165,6 +172,7 @@ def flight_stats(flight_dir: str) -> dict[str, Any]:
     return {
         "flight_dir": flight_dir, "records_read": rep.records_read, "per_producer_kind": per,
         "overrun_dropped_by_producer": dict(overrun), "policy_dropped": dict(policy), "flags": dict(flagged),
+        "seq_gaps_by_producer": dict(seq_gaps),
         "rollovers": rep.footer.rollover_count if rep.footer else rollovers,
         "records_lost": rep.records_lost, "loss_unknown": rep.loss_unknown, "bytes_lost": rep.bytes_lost,
         "segments": len(rep.segments), "clean": rep.clean,
@@ -185,6 +193,9 @@ def _cmd_stats(args: argparse.Namespace) -> int:
         print(f"{row['producer_id']:<28} {row['kind']:<36} {row['count']:>9} {rate:>9}")
     for producer, n in sorted(st["overrun_dropped_by_producer"].items()):
         print(f"overrun: {producer} lost {n} records")
+    for producer, n in sorted(st["seq_gaps_by_producer"].items()):
+        explained = st["overrun_dropped_by_producer"].get(producer, 0)
+        print(f"sequence gaps: {producer} misses {n} records ({explained} in overrun markers)")
     for key, n in sorted(st["policy_dropped"].items()):
         print(f"kind policy: dropped {n} of {key}")
     print(f"rollovers: {st['rollovers']}  records lost to damage: {st['records_lost']}"
