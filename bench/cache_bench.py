@@ -92,7 +92,21 @@ def bench_provisioning(tmp: Path, area_km2: float, with_descriptors: bool) -> di
         again = CacheProvisioner(extractor=extractor).build_cache_artifacts(req)
         warm_times.append(time.perf_counter() - t0)
         assert not again.changed
+    key_pub = tmp / "op.pub.pem"
+    cache = open_cache(tmp / "cache", trusted_keys=[key_pub], state_path=tmp / "state.json")
+    source = cache.map_source()
+    e0, n0, e1, n1 = source.bounds_en_m
+    rng = np.random.default_rng(3)
+    patch_ms = []
+    for _ in range(60):
+        e, n = rng.uniform(e0 + 200, e1 - 200), rng.uniform(n0 + 200, n1 - 200)
+        t0 = time.perf_counter()
+        source.read_patch(float(e), float(n), 640, 480, 0.5)
+        patch_ms.append((time.perf_counter() - t0) * 1e3)
+    cache.close()
+    patch_ms.sort()
     return {"area_km2": report.area_km2, "zoom": report.zoom, "tiles": report.tile_count,
+            "read_patch_640x480_p50_ms": patch_ms[len(patch_ms) // 2], "read_patch_640x480_p90_ms": patch_ms[int(len(patch_ms) * 0.9)],
             "cache_mib": report.bytes_total / 2**20, "build_s": cold,
             "km2_per_min": report.area_km2 / cold * 60.0, "warm_rerun_s_median": statistics.median(warm_times),
             "descriptors": report.descriptor_count}

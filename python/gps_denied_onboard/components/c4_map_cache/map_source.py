@@ -2,15 +2,19 @@
 ENU frame, resampled from the web-mercator tiles.
 
 How a patch is made: the exact ENU -> web-mercator pixel mapping is evaluated on
-a coarse grid of nodes (it is smooth: bilinear interpolation between nodes is
-good to far below a pixel) and densified with cv2.remap; the tiles it touches are
-mosaicked (downsampled by a power of two first when the requested GSD is much
-coarser than the tiles', to avoid aliasing) and remapped bilinearly.
+a coarse grid of nodes; it is densified as its least-squares affine part
+(evaluated exactly at every pixel) plus the sub-pixel residual interpolated
+bilinearly. The tiles it touches are mosaicked as BGRA (alpha = coverage;
+downsampled by a power of two first when the requested GSD is much coarser than
+the tiles', to avoid aliasing) and remapped bilinearly in one pass; a pixel is
+valid when all four of its bilinear neighbours are.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import cv2
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 _NODES = 17
 _MAX_DOWNSAMPLE = 64
+_LRU_TILES = 256
 
 
 class CacheMapSource:
@@ -52,6 +57,26 @@ class CacheMapSource:
         east, north = lonlat_to_en(self._frame, lons, lats, self._frame.origin.alt_m)
         self._bounds = (float(east.min()), float(north.min()), float(east.max()), float(north.max()))
         self._gsd = ground_resolution_m_per_px(self._frame.origin.lat_deg, self._z, self._ts)
+        self._lru: OrderedDict[tuple[TileXYZ, int], npt.NDArray[np.uint8]] = OrderedDict()
+        self._lru_lock = threading.Lock()
+
+    def _bgra(self, tile: TileXYZ, down: int) -> npt.NDArray[np.uint8]:
+        """The tile as BGRA (alpha 255 = covered), kept in a small LRU: mosaicking copies
+        contiguous 4-byte pixels instead of interleaving colour and validity per call."""
+        key = (tile, down)
+        with self._lru_lock:
+            hit = self._lru.get(key)
+            if hit is not None:
+                self._lru.move_to_end(key)
+                return hit
+        bgr, ok = self._cache.tile_image(tile, down)
+        bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+        bgra[:, :, 3] = ok.view(np.uint8) * np.uint8(255)
+        with self._lru_lock:
+            self._lru[key] = bgra
+            while len(self._lru) > _LRU_TILES:
+                self._lru.popitem(last=False)
+        return bgra
 
     @property
     def frame(self) -> EnuFrame:
@@ -79,53 +104,59 @@ class CacheMapSource:
             raise ValueError(f"read_patch needs positive size and gsd, got {width_px}x{height_px} @ {gsd_m}")
         east_min = east_m - width_px * gsd_m / 2.0
         north_max = north_m + height_px * gsd_m / 2.0
+        image = np.zeros((height_px, width_px, 3), dtype=np.uint8)
+        valid = np.zeros((height_px, width_px), dtype=bool)
+        patch = MapPatch(image, valid, east_min, north_max, gsd_m)
+        # Nodes where cv2.resize (INTER_LINEAR) samples exactly: u_k = (k + 0.5) * W / gw - 0.5.
         gw, gh = min(_NODES, width_px), min(_NODES, height_px)
-        nu = np.linspace(0.0, width_px - 1.0, gw)
-        nv = np.linspace(0.0, height_px - 1.0, gh)
-        ee = east_min + (nu[None, :] + 0.5) * gsd_m
-        nn = north_max - (nv[:, None] + 0.5) * gsd_m
-        px, py = self._global_px(np.broadcast_to(ee, (gh, gw)), np.broadcast_to(nn, (gh, gw)))
+        nu = (np.arange(gw) + 0.5) * width_px / gw - 0.5
+        nv = (np.arange(gh) + 0.5) * height_px / gh - 0.5
+        uu, vv = np.meshgrid(nu, nv)
+        px, py = self._global_px(east_min + (uu + 0.5) * gsd_m, north_max - (vv + 0.5) * gsd_m)
         scale = max(1.0, gsd_m / self._gsd)
         down = 1
         while down * 2 <= min(scale, _MAX_DOWNSAMPLE):
             down *= 2
         ts = self._ts // down
         n_tiles = 1 << self._z
-        tx0 = max(0, int(math.floor(px.min() / self._ts)) - 1)
-        tx1 = min(n_tiles - 1, int(math.floor(px.max() / self._ts)) + 1)
-        ty0 = max(0, int(math.floor(py.min() / self._ts)) - 1)
-        ty1 = min(n_tiles - 1, int(math.floor(py.max() / self._ts)) + 1)
-        image = np.zeros((height_px, width_px, 3), dtype=np.uint8)
-        valid = np.zeros((height_px, width_px), dtype=bool)
-        patch = MapPatch(image, valid, east_min, north_max, gsd_m)
+        # Exact affine part (extrapolates correctly to the patch edges) + a sub-pixel smooth residual.
+        span = max(abs(px[0, -1] - px[0, 0]), abs(py[-1, 0] - py[0, 0]), 1.0) * 2.0 / min(width_px, height_px)
+        tx0 = max(0, int(math.floor((px.min() - span - 2) / self._ts)))
+        tx1 = min(n_tiles - 1, int(math.floor((px.max() + span + 2) / self._ts)))
+        ty0 = max(0, int(math.floor((py.min() - span - 2) / self._ts)))
+        ty1 = min(n_tiles - 1, int(math.floor((py.max() + span + 2) / self._ts)))
         if tx1 < tx0 or ty1 < ty0:
             return patch
-        wanted = [TileXYZ(self._z, x, y) for y in range(ty0, ty1 + 1) for x in range(tx0, tx1 + 1)]
-        present = [t for t in wanted if t in self._present]
+        present = [t for t in (TileXYZ(self._z, x, y) for y in range(ty0, ty1 + 1) for x in range(tx0, tx1 + 1))
+                   if t in self._present]
         if not present:
             return patch
-        mosaic = np.zeros(((ty1 - ty0 + 1) * ts, (tx1 - tx0 + 1) * ts, 3), dtype=np.uint8)
-        mvalid = np.zeros(mosaic.shape[:2], dtype=np.float32)
+        mosaic = np.zeros(((ty1 - ty0 + 1) * ts, (tx1 - tx0 + 1) * ts, 4), dtype=np.uint8)
         for t in present:
-            bgr, ok = self._cache.tile_image(t, down)
             r0, c0 = (t.y - ty0) * ts, (t.x - tx0) * ts
-            mosaic[r0:r0 + ts, c0:c0 + ts] = bgr[:ts, :ts]
-            mvalid[r0:r0 + ts, c0:c0 + ts] = ok[:ts, :ts]
-        # Node coordinates in the (downsampled) mosaic, pixel centres at integers;
-        # small values keep float32 precise.
-        mx = ((px - tx0 * self._ts) / down - 0.5).astype(np.float32)
-        my = ((py - ty0 * self._ts) / down - 0.5).astype(np.float32)
-        if gw > 1 or gh > 1:
-            fu = np.broadcast_to((np.arange(width_px, dtype=np.float32) * ((gw - 1) / max(width_px - 1, 1)))[None, :], (height_px, width_px))
-            fv = np.broadcast_to((np.arange(height_px, dtype=np.float32) * ((gh - 1) / max(height_px - 1, 1)))[:, None], (height_px, width_px))
-            fu, fv = np.ascontiguousarray(fu), np.ascontiguousarray(fv)
-            map_x = cv2.remap(mx, fu, fv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            map_y = cv2.remap(my, fu, fv, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        else:
-            map_x, map_y = np.full((1, 1), mx.item(), np.float32), np.full((1, 1), my.item(), np.float32)
+            mosaic[r0:r0 + ts, c0:c0 + ts] = self._bgra(t, down)[:ts, :ts]
+        # Node coordinates in the (downsampled) mosaic, pixel centres at integers; small values keep float32 precise.
+        mx = (px - tx0 * self._ts) / down - 0.5
+        my = (py - ty0 * self._ts) / down - 0.5
+        map_x = _dense_map(mx, uu, vv, width_px, height_px)
+        map_y = _dense_map(my, uu, vv, width_px, height_px)
         out = cv2.remap(mosaic, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        vmask = cv2.remap(mvalid, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0.999
-        out[~vmask] = 0
-        image[:] = out.reshape(image.shape)
-        valid[:] = vmask
+        ok = cv2.compare(out[:, :, 3], 255, cv2.CMP_EQ)  # all four bilinear neighbours valid
+        bgr = cv2.cvtColor(out, cv2.COLOR_BGRA2BGR)
+        cv2.bitwise_and(bgr, bgr, dst=image, mask=ok)
+        np.greater(ok, 0, out=valid)
         return patch
+
+
+def _dense_map(nodes: npt.NDArray[np.float64], uu: npt.NDArray[np.float64], vv: npt.NDArray[np.float64],
+               width: int, height: int) -> npt.NDArray[np.float32]:
+    """Per-pixel values of a smooth function known at the nodes: least-squares affine part
+    evaluated exactly, plus the (sub-pixel) residual interpolated bilinearly."""
+    a = np.column_stack([np.ones(uu.size), uu.ravel(), vv.ravel()])
+    coef, *_ = np.linalg.lstsq(a, nodes.ravel(), rcond=None)
+    residual = (nodes - (coef[0] + coef[1] * uu + coef[2] * vv)).astype(np.float32)
+    dense = cv2.resize(residual, (width, height), interpolation=cv2.INTER_LINEAR)
+    u = np.arange(width, dtype=np.float64)
+    v = np.arange(height, dtype=np.float64)
+    base = (coef[0] + coef[1] * u)[None, :] + (coef[2] * v)[:, None]
+    return np.ascontiguousarray(dense + base.astype(np.float32))
