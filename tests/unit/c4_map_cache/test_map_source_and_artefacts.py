@@ -129,3 +129,41 @@ def test_bad_calibration_names_the_key_and_value(text: bytes, key: str) -> None:
     with pytest.raises(CalibrationError) as err:
         parse_camera_yaml(text, "cam.yaml")
     assert err.value.key == key and "cam.yaml" in str(err.value)
+
+
+def _coordinate_tiles(n: int = 5) -> dict:
+    """Tiles whose blue/green channels hold the pixel's column/row inside its tile."""
+    import cv2
+    from cache_simulator import MARKER
+
+    from gps_denied_onboard._types import TileXYZ, lonlat_to_tile
+
+    centre = lonlat_to_tile(MARKER[1], MARKER[0], Z)
+    cols, rows = np.meshgrid(np.arange(256), np.arange(256))
+    img = np.dstack([cols, rows, np.full_like(cols, 128)]).astype(np.uint8)
+    ok, enc = cv2.imencode(".png", img)
+    assert ok
+    return {TileXYZ(Z, centre.x + i, centre.y + j): enc.tobytes() for i in range(-(n // 2), n // 2 + 1)
+            for j in range(-(n // 2), n // 2 + 1)}
+
+
+def test_every_patch_pixel_samples_the_exact_mercator_position(sim: CacheSimulator, state: Path) -> None:
+    """Check the dense ENU -> mercator mapping against the scalar reference geodesy at
+    the corners and edges of a large patch (where a coarse interpolation would drift)."""
+    from gps_denied_onboard._types import lonlat_to_pixel
+
+    source = _open(sim, sim.build("coords", tiles=_coordinate_tiles(), descriptors=False), state).map_source()
+    w, h, gsd = 600, 400, source.native_gsd_m
+    patch = source.read_patch(13.0, -7.0, w, h, gsd)
+    checked = 0
+    for u, v in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1), (w // 2, 0), (0, h // 2), (317, 211), (w - 1, h // 3)]:
+        e, n = patch.pixel_to_en(u, v)
+        p = source.frame.to_geodetic((float(e), float(n), 0.0))
+        gx, gy = lonlat_to_pixel(p.lon_deg, p.lat_deg, Z)
+        fx, fy = (gx - 0.5) % 256, (gy - 0.5) % 256  # expected sample position inside its tile
+        if not (1.0 < fx < 254.0 and 1.0 < fy < 254.0) or not patch.valid[v, u]:
+            continue  # bilinear blends across a tile seam there
+        got_x, got_y = float(patch.image[v, u, 0]), float(patch.image[v, u, 1])
+        assert abs(got_x - fx) < 0.6 and abs(got_y - fy) < 0.6, (u, v, got_x - fx, got_y - fy)
+        checked += 1
+    assert checked >= 5
