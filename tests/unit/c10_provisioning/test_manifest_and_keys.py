@@ -107,3 +107,16 @@ def test_non_ed25519_key_is_refused(ws: Workspace, tmp_path: Path) -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     with pytest.raises(OperatorKeyError, match="Ed25519"):
         CacheProvisioner().build_cache_artifacts(ws.request(key_path=pem))
+
+
+def test_large_files_are_listed_with_chunk_hashes_that_verify(ws: Workspace, tmp_path: Path) -> None:
+    from gps_denied_onboard.components.c4_map_cache import open_cache
+    from gps_denied_onboard.components.c10_provisioning import ManifestBuilder
+
+    CacheProvisioner(manifest_builder=ManifestBuilder(chunk_bytes=8192)).build_cache_artifacts(ws.request())
+    entry = json.loads((ws.out / "manifest.json").read_bytes())["files"]["tiles.sqlite"]
+    data = (ws.out / "tiles.sqlite").read_bytes()
+    assert entry["chunk_bytes"] == 8192 and len(entry["chunk_sha256"]) == -(-len(data) // 8192)
+    assert entry["chunk_sha256"][1] == hashlib.sha256(data[8192:16384]).hexdigest()
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    open_cache(ws.out, trusted_keys=[ws.pub], state_path=tmp_path / "s.json").close()

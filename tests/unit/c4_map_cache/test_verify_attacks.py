@@ -271,3 +271,34 @@ def test_malformed_signed_field_is_refused_naming_it(sim: CacheSimulator, state:
     with pytest.raises(ManifestFormatError) as err:
         _open(sim, d, state, clock)
     assert err.value.key == field and err.value.value == value
+
+
+def _chunked(sim: CacheSimulator, d: Path, chunk: int = 4096) -> None:
+    data = (d / "tiles.sqlite").read_bytes()
+    chunks = [hashlib.sha256(data[i:i + chunk]).hexdigest() for i in range(0, len(data), chunk)]
+    sim.resign(d, lambda doc: doc["files"]["tiles.sqlite"].update(chunk_bytes=chunk, chunk_sha256=chunks))
+
+
+def test_large_file_verified_by_chunks_loads(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+    d = sim.build("a")
+    _chunked(sim, d)
+    _open(sim, d, state, clock).close()
+
+
+def test_flipped_byte_in_a_chunked_file_is_refused_naming_the_range(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+    d = sim.build("a")
+    _chunked(sim, d)
+    data = bytearray((d / "tiles.sqlite").read_bytes())
+    data[5000] ^= 0x01
+    (d / "tiles.sqlite").write_bytes(bytes(data))
+    with pytest.raises(HashMismatchError) as err:
+        _open(sim, d, state, clock)
+    assert err.value.path == "tiles.sqlite (bytes 4096..8191)"
+
+
+def test_chunk_list_that_does_not_cover_the_file_is_refused(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+    d = sim.build("a")
+    _chunked(sim, d)
+    sim.resign(d, lambda doc: doc["files"]["tiles.sqlite"]["chunk_sha256"].pop())
+    with pytest.raises(ManifestFormatError, match="chunk"):
+        _open(sim, d, state, clock)

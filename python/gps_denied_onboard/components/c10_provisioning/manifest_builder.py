@@ -26,7 +26,8 @@ from gps_denied_onboard.components.c10_provisioning.interface import EngineArtif
 from gps_denied_onboard.components.c10_provisioning.keys import operator_key
 from gps_denied_onboard.helpers import atomic_write_bytes, sha256_file
 
-MANIFEST_SCHEMA_VERSION = "1.0"
+MANIFEST_SCHEMA_VERSION = "1.1"  # 1.1: optional chunk_bytes / chunk_sha256 per file
+CHUNK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,14 @@ class ManifestFields:
 class ManifestBuilder:
     """Builds, signs and writes manifest.json + manifest.sig into a cache directory."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, *, chunk_bytes: int = CHUNK_BYTES) -> None:
         self._clock = clock or WallClock()
+        self._chunk = max(4096, chunk_bytes)
 
-    @staticmethod
-    def list_files(cache_dir: Path) -> dict[str, dict[str, Any]]:
-        """{relative path: {length, sha256}} of every regular file but the manifest and signature."""
+    def list_files(self, cache_dir: Path) -> dict[str, dict[str, Any]]:
+        """{relative path: {length, sha256[, chunk_bytes, chunk_sha256]}} of every regular file
+        but the manifest and signature; files over `chunk_bytes` also list per-chunk hashes
+        (the onboard verifier checks those in parallel)."""
         out: dict[str, dict[str, Any]] = {}
         for root, dirs, files in os.walk(cache_dir):
             dirs.sort()
@@ -69,8 +72,20 @@ class ManifestBuilder:
                 rel = full.relative_to(cache_dir).as_posix()
                 if rel in (MANIFEST_NAME, SIGNATURE_NAME):
                     continue
-                out[rel] = {"length": full.stat().st_size, "sha256": sha256_file(full)}
+                out[rel] = self._hashes(full)
         return out
+
+    def _hashes(self, path: Path) -> dict[str, Any]:
+        size = path.stat().st_size
+        if size <= self._chunk:
+            return {"length": size, "sha256": sha256_file(path)}
+        whole = hashlib.sha256()
+        chunks = []
+        with open(path, "rb") as fh:
+            while block := fh.read(self._chunk):
+                whole.update(block)
+                chunks.append(hashlib.sha256(block).hexdigest())
+        return {"length": size, "sha256": whole.hexdigest(), "chunk_bytes": self._chunk, "chunk_sha256": chunks}
 
     def document(self, cache_dir: Path, fields: ManifestFields, key_id: str) -> dict[str, Any]:
         """The manifest document (before canonical encoding)."""

@@ -100,12 +100,13 @@ class CacheProvisioner:
 
     def __init__(self, *, extractor: DescriptorExtractor | None = None, engine_compiler: EngineCompiler | None = None,
                  clock: Clock | None = None, progress: ProgressFactory = null_progress,
-                 descriptor_span_tiles: int = 1, descriptor_batch: int = 32) -> None:
+                 descriptor_span_tiles: int = 1, descriptor_batch: int = 32,
+                 manifest_builder: ManifestBuilder | None = None) -> None:
         self._clock = clock or WallClock()
         self._progress = progress
         self._batcher = DescriptorBatcher(extractor, span_tiles=descriptor_span_tiles, batch_size=descriptor_batch) if extractor else None
         self._compiler = engine_compiler
-        self._manifests = ManifestBuilder(self._clock)
+        self._manifests = manifest_builder or ManifestBuilder(self._clock)
 
     def _engine_compiler(self) -> EngineCompiler:
         if self._compiler is None:

@@ -15,16 +15,20 @@ from gps_denied_onboard._types.tiles import MAX_ZOOM
 from gps_denied_onboard.components.c4_map_cache.errors import ManifestFormatError
 from gps_denied_onboard.components.c4_map_cache.layout import CACHE_FORMAT, MANIFEST_NAME
 
+MIN_CHUNK_BYTES = 4096
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One signed file: relative POSIX path, exact length, SHA-256 hex."""
+    """One signed file: relative POSIX path, exact length, SHA-256 hex; large files also
+    carry the SHA-256 of each `chunk_bytes` piece so they can be verified in parallel."""
 
     path: str
     length: int
     sha256: str
+    chunk_bytes: int = 0
+    chunk_sha256: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,17 @@ def parse_manifest(data: bytes) -> Manifest:
         length = _get(entry, "length", int, "a non-negative integer", f"files.{path}.")
         if length < 0:
             raise ManifestFormatError(MANIFEST_NAME, f"files.{path}.length", length, "a non-negative integer")
-        files.append(FileEntry(path, length, _hex64(entry.get("sha256"), f"files.{path}.sha256")))
+        chunk_bytes = 0
+        chunks: tuple[str, ...] = ()
+        if "chunk_sha256" in entry:
+            chunk_bytes = _get(entry, "chunk_bytes", int, "an integer >= 4096", f"files.{path}.")
+            raw_chunks = _get(entry, "chunk_sha256", list, "a list of SHA-256 hex", f"files.{path}.")
+            expected = -(-length // chunk_bytes) if chunk_bytes >= MIN_CHUNK_BYTES else -1
+            if expected != len(raw_chunks):
+                raise ManifestFormatError(MANIFEST_NAME, f"files.{path}.chunk_sha256", f"{len(raw_chunks)} chunks of {chunk_bytes} B",
+                                          f"ceil(length / chunk_bytes) chunks of >= {MIN_CHUNK_BYTES} B")
+            chunks = tuple(_hex64(c, f"files.{path}.chunk_sha256[{i}]") for i, c in enumerate(raw_chunks))
+        files.append(FileEntry(path, length, _hex64(entry.get("sha256"), f"files.{path}.sha256"), chunk_bytes, chunks))
     tiles_doc = _get(doc, "tiles", dict, "an object")
     tile_count = _get(tiles_doc, "count", int, "a non-negative integer", "tiles.")
     calib = _get(doc, "calibration", dict, "an object")
