@@ -24,7 +24,7 @@ import numpy.typing as npt
 from gps_denied_onboard._types import CameraModel, LatLonAlt, MapSource, ned_from_camera
 from gps_denied_onboard.clock import Clock
 from gps_denied_onboard.components.c3_vo import OrthoOdometry, VoConfig
-from gps_denied_onboard.components.c5_state import FilterConfig, HorizontalEkf, MeasurementError
+from gps_denied_onboard.components.c5_state import FilterConfig, FilterEstimate, HorizontalEkf, MeasurementError
 from gps_denied_onboard.components.c6_place_recognition import TileIndex, default_descriptor_extractor
 from gps_denied_onboard.components.c7_geo_registration import (
     GeoRegistrar,
@@ -168,6 +168,7 @@ class LocalizationPipeline:
         self._prior: tuple[int, float, float, float] | None = None  # t, north, east, sigma
         self._index: TileIndex | None = None
         self._pending: list[tuple[int, F64, F64]] = []  # unconfirmed relocalisations (t, ne, cov)
+        self._confirmed = False  # the filter holds a confirmed fix (vs. only a prior / nothing)
         self._last_source = "none"
         self._last_update_ns: int | None = None
         self._last_frame_ns: int | None = None
@@ -204,6 +205,10 @@ class LocalizationPipeline:
         if not (math.isfinite(sigma_m) and sigma_m > 0):
             return
         self._prior = (int(t_ns), float(enu[1]), float(enu[0]), float(sigma_m))
+        if not self.ekf.initialized:
+            # the prior seeds the filter (VO then carries it); fixes still need confirmation
+            self.ekf.reset(int(t_ns), float(enu[1]), float(enu[0]), np.eye(2) * float(sigma_m) ** 2)
+            self._confirmed = False
 
     def on_gnss(self, t_ns: int, lat_deg: float, lon_deg: float, sigma_m: float) -> bool:
         """A GNSS position with its claimed accuracy: only compared (spoofing/jamming flag),
@@ -255,12 +260,13 @@ class LocalizationPipeline:
         track_sigma_limit = (self.config.max_search_radius_px - 2) * ortho.gsd_m / 3.0
         if est is not None and sigma <= track_sigma_limit:
             res = self.registrar.register(ortho, field, t_ns, est.east_m + off[1], est.north_m + off[0], max(sigma, ortho.gsd_m))
-            return self._fuse_tracking(t_ns, res, flags)
-        prior = self._prior_at(t_ns)
-        if prior is not None and prior[2] <= track_sigma_limit:
-            res = self.registrar.register(ortho, field, t_ns, prior[1] + off[1], prior[0] + off[0], prior[2])
-            return self._candidate(t_ns, res, flags, reloc=False)
-        return self._relocalize(t_ns, image, R, alt[0], ortho, field, flags)
+            if self._confirmed:
+                return self._fuse_tracking(t_ns, res, flags)
+            # carried only by a prior (or by VO after being lost): the first fix must pass
+            # the relocalisation gates and be confirmed before it steers the filter
+            return self._candidate(t_ns, res, flags, reloc=True)
+        self._confirmed = False
+        return self._relocalize(t_ns, image, R, alt[0], ortho, field, flags, around=est)
 
     # ---- internals --------------------------------------------------------------------------
     def _camera_offset_ne(self, R_ned_cam: F64) -> F64:
@@ -329,20 +335,33 @@ class LocalizationPipeline:
         self._pending = [p for p in kept if p in agree] + [(t_ns, ne, res.cov_ne.copy())]
         if len(agree) + 1 < self.integrity.relocalization_confirmations:
             return self._refuse(t_ns, "awaiting_confirmation", flags, attempted=True, res=res, mode="reloc")
+        est = self.ekf.estimate(t_ns)
+        if est is not None and not consistent(ne, res.cov_ne, (est.north_m, est.east_m), est.cov_ne):
+            self._pending = []
+            return self._refuse(t_ns, "inconsistent_with_prior", flags, attempted=True, res=res, mode="reloc")
         self._pending = []
-        self.ekf.reset(t_ns, res.north_m, res.east_m, res.cov_ne)
+        self._confirmed = True
+        vel = (est.vn_mps, est.ve_mps, float(np.sqrt(max(est.covariance[2, 2], est.covariance[3, 3])))) if est else (0.0, 0.0, None)
+        self.ekf.reset(t_ns, res.north_m, res.east_m, res.cov_ne, vel[0], vel[1], vel[2])
         self.counters["relocalizations"] += 1
         _log.info("filter (re)initialised from a confirmed fix", kind="relocalized", frame=t_ns,
                   sigma_m=math.sqrt(float(np.trace(res.cov_ne))))
         return self._accept(t_ns, res, flags, "reloc")
 
     def _relocalize(self, t_ns: int, image: npt.NDArray[np.uint8], R: F64, height: float, ortho: Ortho,
-                    field: F32, flags: set[Degradation]) -> FrameReport:
+                    field: F32, flags: set[Degradation], around: FilterEstimate | None = None) -> FrameReport:
         """No usable prior: search the whole map at a coarse scale when it is small enough
         (exact), else verify C6's retrieved candidates; then a fine C7 registration."""
         coarse, cfield = self._reloc_registrar.make_ortho(image, R, height, t_ns)
         off = self._camera_offset_ne(R)
         e0, n0, e1, n1 = self.map.bounds_en_m
+        if around is not None:  # a prior or a drifted estimate bounds the search (3 sigma)
+            r3 = 3.0 * around.position_sigma_m
+            ce, cn = around.east_m + off[1], around.north_m + off[0]
+            e0, n0, e1, n1 = max(e0, ce - r3), max(n0, cn - r3), min(e1, ce + r3), min(n1, cn + r3)
+            if e1 <= e0 or n1 <= n0:
+                flags.add(Degradation.MAP_EDGE)
+                return self._refuse(t_ns, "map_not_covering", flags, attempted=True, mode="reloc")
         g = coarse.gsd_m
         th, tw = cfield.shape[:2]
         windows: list[tuple[float, float, float]] = []  # prior camera (east, north) and sigma
@@ -362,8 +381,9 @@ class LocalizationPipeline:
                     _log.warning("map index unavailable", kind="reloc_index_failed", frame=t_ns, error=str(exc))
                     return self._refuse(t_ns, "no_map_index", flags, attempted=True, mode="reloc")
             sep = self._index.tile_m / 2.0
-            windows = [(c.east_m + off[1], c.north_m + off[0], self._index.tile_m / 3.0)
-                       for c in self._index.query(coarse.image, k=self.config.relocalization_candidates)]
+            cands = self._index.query(coarse.image, k=self.config.relocalization_candidates * 4)
+            windows = [(c.east_m + off[1], c.north_m + off[0], self._index.tile_m / 3.0) for c in cands
+                       if e0 <= c.east_m <= e1 and n0 <= c.north_m <= n1][: self.config.relocalization_candidates]
         found: list[RegistrationResult] = []
         for we, wn, ws in windows:
             res = self._reloc_registrar.register(coarse, cfield, t_ns, we, wn, ws)
