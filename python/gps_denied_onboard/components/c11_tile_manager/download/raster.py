@@ -7,6 +7,7 @@ import hashlib
 import math
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -149,9 +150,11 @@ class RasterTileSource:
         transform = Affine(px_m, 0.0, -_MERC_HALF + x0 * span, 0.0, -px_m, _MERC_HALF - y0 * span)
         width, height = (x1 - x0 + 1) * TILE_SIZE, (y1 - y0 + 1) * TILE_SIZE
         try:
-            with rasterio.open(self._path) as ds, WarpedVRT(
+            with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8)), thread_name_prefix="tile-enc") as pool, \
+                    rasterio.open(self._path) as ds, WarpedVRT(
                 ds, src_crs=self._crs, crs="EPSG:3857", transform=transform, width=width, height=height,
                 resampling=_RESAMPLING[self._resampling], add_alpha=not self._has_alpha,
+                **{"NUM_THREADS": "ALL_CPUS"},  # GDAL warp option: multithreaded warping
             ) as vrt:
                 colour = [1, 1, 1] if self._count in (1, 2) else [1, 2, 3]
                 alpha = vrt.count
@@ -165,26 +168,35 @@ class RasterTileSource:
                         nx, ny = min(b, x1 + 1 - bx), min(b, y1 + 1 - by)
                         win = Window((bx - x0) * TILE_SIZE, (by - y0) * TILE_SIZE, nx * TILE_SIZE, ny * TILE_SIZE)
                         data = vrt.read(colour + [alpha], window=win)
-                        yield from self._cut(block, bx, by, data)
+                        yield from self._cut(block, bx, by, data, pool)
                         if progress is not None:
                             progress.update(len(block))
         except RasterioError as exc:
             raise RasterSourceError(str(self._path), f"reprojection failed: {exc}") from exc
 
-    def _cut(self, block: list[TileXYZ], bx: int, by: int, data: np.ndarray) -> Iterator[FetchedTile]:
+    def _cut(self, block: list[TileXYZ], bx: int, by: int, data: np.ndarray,
+             pool: ThreadPoolExecutor) -> Iterator[FetchedTile]:
+        """Encode the block's tiles on the pool (cv2 releases the GIL), in order."""
+        jobs = []
         for t in block:
             r0, c0 = (t.y - by) * TILE_SIZE, (t.x - bx) * TILE_SIZE
-            tile = data[:, r0:r0 + TILE_SIZE, c0:c0 + TILE_SIZE]
-            valid = tile[3] > 127
-            if not valid.any():
-                continue
-            bgr = np.stack([tile[2], tile[1], tile[0]], axis=-1)
-            if valid.all():
-                ok, enc = cv2.imencode(".png", bgr, self._png)
-            else:
-                bgra = np.dstack([bgr, np.where(valid, 255, 0).astype(np.uint8)])
-                bgra[~valid, :3] = 0
-                ok, enc = cv2.imencode(".png", bgra, self._png)
-            if not ok:
-                raise RasterSourceError(str(self._path), f"PNG encoding of tile {t} failed")
-            yield t, enc.tobytes(), validity_grid(valid)
+            jobs.append((t, pool.submit(self._encode, t, data[:, r0:r0 + TILE_SIZE, c0:c0 + TILE_SIZE])))
+        for t, job in jobs:
+            result = job.result()
+            if result is not None:
+                yield t, result[0], result[1]
+
+    def _encode(self, t: TileXYZ, tile: np.ndarray) -> tuple[bytes, np.ndarray] | None:
+        valid = tile[3] > 127
+        if not valid.any():
+            return None
+        bgr = cv2.merge([tile[2], tile[1], tile[0]])
+        if valid.all():
+            ok, enc = cv2.imencode(".png", bgr, self._png)
+        else:
+            bgra = cv2.merge([tile[2], tile[1], tile[0], np.where(valid, 255, 0).astype(np.uint8)])
+            bgra[~valid, :3] = 0
+            ok, enc = cv2.imencode(".png", bgra, self._png)
+        if not ok:
+            raise RasterSourceError(str(self._path), f"PNG encoding of tile {t} failed")
+        return enc.tobytes(), validity_grid(valid)
