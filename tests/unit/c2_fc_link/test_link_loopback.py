@@ -63,7 +63,7 @@ class Peer:
         return [m for m in self.received if m.get_type() == mtype]
 
 
-def wait_for(cond: Callable[[], bool], peer: Peer, timeout: float = 2.0) -> bool:
+def wait_for(cond: Callable[[], bool], peer: Peer, timeout: float = 5.0) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if cond():
@@ -161,7 +161,7 @@ def test_link_drop_and_return(setup: tuple[FcLink, Peer, FakeFdrSink, FakeFdrSin
     link, peer, fdr, _ = setup
     _telemetry(peer, 1000)
     assert wait_for(lambda: link.link_up, peer)
-    assert wait_for(lambda: not link.link_up, peer, timeout=2.0)  # silence > link_timeout_s
+    assert wait_for(lambda: not link.link_up, peer, timeout=5.0)  # silence > link_timeout_s
     # Positions still go out while the autopilot is silent (it may only be its transmit side).
     link.send_position(_position(time.monotonic_ns()))
     _telemetry(peer, 3000)
