@@ -97,4 +97,5 @@ def test_altitudes_landed_state_and_rangefinder_orientation() -> None:
     assert snap.altitudes["relative"].alt_m == 100.0 and snap.altitudes["msl"].alt_m == 220.0
     assert snap.altitudes["range"].alt_m == pytest.approx(98.5)
     assert snap.landed_state is LandedState.IN_AIR
+    assert (snap.landed_state_code, snap.landed_state_ns) == (2, 7)
     assert LandedState.from_mavlink(99) is LandedState.UNKNOWN

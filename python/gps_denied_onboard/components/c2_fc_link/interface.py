@@ -103,6 +103,10 @@ class TelemetrySnapshot:
     imu: ImuSample | None = None
     pressure: PressureSample | None = None
     landed_state: LandedState = LandedState.UNKNOWN
+    # The raw MAV_LANDED_STATE code and its receipt time (ns, flight clock): what the
+    # operator's flight-state gate (c11 LandedStateSnapshot) is built from.
+    landed_state_code: int | None = None
+    landed_state_ns: int | None = None
     fc_unix_offset_ns: int | None = None
     clock_offset_ns: int | None = None
     clock_offset_rtt_ns: int | None = None

@@ -209,7 +209,8 @@ class TelemetryState:
         return None
 
     def _extended_sys_state(self, msg: Any, receipt_ns: int) -> str | None:
-        self._update(landed_state=LandedState.from_mavlink(msg.landed_state))
+        self._update(landed_state=LandedState.from_mavlink(msg.landed_state), landed_state_code=int(msg.landed_state),
+                     landed_state_ns=receipt_ns)
         return None
 
     def _system_time(self, msg: Any, receipt_ns: int) -> str | None:
