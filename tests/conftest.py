@@ -52,6 +52,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     item.add_marker(pytest.mark.skip(reason=reason))
 
 
+def repo_path(relative: str) -> Path:
+    """A repository file as this test sees it: from the runfiles under Bazel
+    (declare it in the target's `data`), from the checkout under plain pytest."""
+    srcdir = os.environ.get("TEST_SRCDIR")
+    if srcdir:
+        return Path(srcdir) / os.environ.get("TEST_WORKSPACE", "gdn") / relative
+    return Path(__file__).resolve().parents[1] / relative
+
+
 def shared_data_dir() -> Path | None:
     """The shared real-imagery folder (GDN_SHARED_DIR, set by tools/bazel), if present."""
     env = os.environ.get("GDN_SHARED_DIR")

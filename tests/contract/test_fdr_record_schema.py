@@ -9,15 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from gps_denied_onboard.components.c13_fdr.segments import record_body
 from gps_denied_onboard.fdr_client import FDR_PRODUCER_ID, FDR_RECORD_SCHEMA_VERSION, EnqueueResult, FdrRecord
 from gps_denied_onboard.fdr_client.kinds import KINDS
+from tests.conftest import repo_path
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "contracts" / "fdr-record-schema.md"
+DOC = repo_path("docs/contracts/fdr-record-schema.md")
 
 
 def test_envelope_version_and_fields_are_pinned() -> None:
@@ -41,7 +41,7 @@ def test_on_disk_envelope_keys_are_pinned() -> None:
 
 def test_the_contract_document_states_this_version_and_every_kind() -> None:
     if not DOC.exists():
-        pytest.skip(f"{DOC.name} is not in this test's runfiles (docs/ is not a Bazel package)")
+        pytest.fail(f"{DOC} is missing (declared as data of //tests/contract:fdr_contracts_test)")
     text = DOC.read_text(encoding="utf-8")
     assert re.search(rf"Version:\s*\**{re.escape(FDR_RECORD_SCHEMA_VERSION)}\b", text)
     for kind in ("log", "fdr.overrun", "segment_rollover"):
