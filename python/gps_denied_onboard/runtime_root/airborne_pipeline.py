@@ -160,7 +160,8 @@ class LocalizationPipeline:
             relocalization_min_distinctiveness=config.relocalization_min_distinctiveness,
             relocalization_confirmations=config.relocalization_confirmations,
             stale_telemetry_s=config.stale_telemetry_s, camera_stall_s=config.camera_stall_s)
-        self.ekf = HorizontalEkf(FilterConfig(accel_noise_mps2=config.accel_noise_mps2))
+        self.ekf = HorizontalEkf(FilterConfig(accel_noise_mps2=config.accel_noise_mps2,
+                                            correlated_fraction=config.fix_correlated_fraction))
         self.vo = OrthoOdometry(VoConfig(attitude_rate_sigma_rad=att_sigma / 4))
         self.health = HealthMonitor(self.integrity)
         self._att = _Telemetry()

@@ -127,3 +127,19 @@ def test_fix_from_200ms_ago_moves_the_present() -> None:
     assert before is not None and after is not None
     assert after.north_m > before.north_m + 5.0
     assert after.position_sigma_m < before.position_sigma_m
+
+
+def test_correlated_fraction_floors_the_covariance() -> None:
+    """Averaging many fixes with a shared bias must not claim more than the bias allows."""
+    ekf = HorizontalEkf(FilterConfig(correlated_fraction=0.5))
+    ekf.reset(0, 0.0, 0.0, np.eye(2) * 100)
+    for k in range(1, 100):
+        ekf.update_position(k * S // 10, 3.0, 3.0, np.eye(2) * 4.0)  # the same biased fix, 99 times
+    est = ekf.estimate()
+    assert est is not None
+    assert np.linalg.eigvalsh(est.cov_ne).min() >= 0.5 * 4.0 - 1e-9
+    plain = HorizontalEkf()
+    plain.reset(0, 0.0, 0.0, np.eye(2) * 100)
+    for k in range(1, 100):
+        plain.update_position(k * S // 10, 3.0, 3.0, np.eye(2) * 4.0)
+    assert plain.estimate().position_sigma_m < est.position_sigma_m  # type: ignore[union-attr]

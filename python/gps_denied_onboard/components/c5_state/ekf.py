@@ -110,7 +110,15 @@ class HorizontalEkf:
         x2 = x + K @ y
         IKH = np.eye(4) - K @ H
         P2 = IKH @ P @ IKH.T + K @ m.R @ K.T  # Joseph form: stays symmetric positive-definite
-        return x2, 0.5 * (P2 + P2.T), UpdateOutcome(True, d2)
+        P2 = 0.5 * (P2 + P2.T)
+        beta = self.config.correlated_fraction
+        if m.kind == "pos" and beta > 0:
+            # Fix errors are correlated in time (map misregistration, attitude bias): that part
+            # does not average out, so the position covariance never drops below beta * R.
+            w, v = np.linalg.eigh(beta * m.R - P2[:2, :2])
+            deficit = (v * np.maximum(w, 0.0)) @ v.T
+            P2[:2, :2] += deficit
+        return x2, P2, UpdateOutcome(True, d2)
 
     def _add(self, m: _Meas) -> UpdateOutcome:
         if self._x is None or self._P is None:

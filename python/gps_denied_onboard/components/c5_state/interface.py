@@ -17,10 +17,13 @@ class FilterConfig:
     gate_chi2: float = 13.8                # Mahalanobis gate, chi2(2 dof) at 99.9 %
     history_s: float = 3.0                 # how far back a delayed measurement may reach
     max_position_sigma_m: float = 1e5      # covariance growth is capped here (numerical hygiene)
+    correlated_fraction: float = 0.0       # share of a fix's covariance that is time-correlated (floor)
 
     def __post_init__(self) -> None:
         if self.accel_noise_mps2 <= 0 or self.gate_chi2 <= 0 or self.history_s <= 0:
             raise ValueError("accel_noise_mps2, gate_chi2 and history_s must be > 0")
+        if not 0.0 <= self.correlated_fraction < 1.0:
+            raise ValueError(f"correlated_fraction must be in [0, 1), got {self.correlated_fraction}")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ class LocalizationConfig:
     relocalization_candidates: int = 3       # C6 candidates verified per frame
     relocalization_confirmations: int = 2    # agreeing fixes before (re)initialising
     accel_noise_mps2: float = 2.0            # filter process noise
+    fix_correlated_fraction: float = 0.7     # share of fix covariance that does not average out
     max_speed_mps: float = 40.0              # bounds motion between unconfirmed relocalisations
     stale_telemetry_s: float = 0.5
     camera_stall_s: float = 1.0
