@@ -302,3 +302,65 @@ def test_chunk_list_that_does_not_cover_the_file_is_refused(sim: CacheSimulator,
     sim.resign(d, lambda doc: doc["files"]["tiles.sqlite"]["chunk_sha256"].pop())
     with pytest.raises(ManifestFormatError, match="chunk"):
         _open(sim, d, state, clock)
+
+
+WEIRD = [None, True, -1, 0, 1e308, "x", "", [], {}, [1, 2], {"a": 1}]
+FIELDS = ["format", "cache_id", "version", "created", "expires", "bbox", "zoom", "tile_size", "takeoff_origin",
+          "flight_id", "build_identity", "files", "tiles", "calibration", "engines", "descriptors", "key_id"]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_any_signed_garbage_in_a_field_is_a_typed_refusal_never_a_crash(sim: CacheSimulator, state: Path, clock: FakeClock, field: str) -> None:
+    """A signer bug (or a compromised build machine) must not crash the flight computer."""
+    from gps_denied_onboard.components.c4_map_cache import MapCacheError
+
+    d = sim.build("a")
+    original = json.loads((d / "manifest.json").read_bytes())
+    for value in WEIRD:
+        sim.resign(d, lambda doc, v=value: (doc.clear(), doc.update(original), doc.__setitem__(field, v)))
+        try:
+            cache = _open(sim, d, state, clock)
+        except MapCacheError:
+            continue
+        cache.descriptors()  # a signed-but-odd optional block must also fail typed, if at all
+        cache.close()
+
+
+NESTED = [("bbox", "lat_min"), ("tiles", "count"), ("tiles", "merkle_root"), ("calibration", "path"),
+          ("calibration", "sha256"), ("takeoff_origin", "lat_deg")]
+
+
+@pytest.mark.parametrize(("outer", "inner"), NESTED)
+def test_signed_garbage_in_a_nested_field_is_a_typed_refusal(sim: CacheSimulator, state: Path, clock: FakeClock, outer: str, inner: str) -> None:
+    from gps_denied_onboard.components.c4_map_cache import MapCacheError
+
+    d = sim.build("a", takeoff=(45.5012, 15.0031, 300.0))
+    original = json.loads((d / "manifest.json").read_bytes())
+    for value in WEIRD + [95.0, -400.0]:
+        def mutate(doc: dict, v: object = value) -> None:
+            doc.clear()
+            doc.update(json.loads(json.dumps(original)))
+            doc[outer][inner] = v
+        sim.resign(d, mutate)
+        try:
+            _open(sim, d, state, clock).close()
+        except MapCacheError:
+            continue
+
+
+def test_signed_garbage_in_a_file_entry_is_a_typed_refusal(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+    from gps_denied_onboard.components.c4_map_cache import MapCacheError
+
+    d = sim.build("a")
+    original = json.loads((d / "manifest.json").read_bytes())
+    for key in ("length", "sha256", "chunk_bytes", "chunk_sha256"):
+        for value in WEIRD + [2**70]:
+            def mutate(doc: dict, k: str = key, v: object = value) -> None:
+                doc.clear()
+                doc.update(json.loads(json.dumps(original)))
+                doc["files"]["tiles.sqlite"][k] = v
+            sim.resign(d, mutate)
+            try:
+                _open(sim, d, state, clock).close()
+            except MapCacheError:
+                continue
