@@ -228,3 +228,48 @@ def test_versions_increase_even_with_a_clock_set_back(ws: Workspace) -> None:
     first = CacheProvisioner(clock=FakeClock(unix_ns=1_900_000_000 * 10**9)).build_cache_artifacts(ws.request())
     second = CacheProvisioner(clock=FakeClock()).build_cache_artifacts(ws.request(flight_id=uuid.uuid4()))
     assert second.version == first.version + 1
+
+
+def test_build_killed_midway_leaves_the_prior_cache_and_the_next_run_recovers(ws: Workspace, tmp_path: Path) -> None:
+    """SIGKILL during the descriptor pass: the installed cache is the old one, intact;
+    the next run clears the staging directory and builds."""
+    import os
+    import signal
+
+    CacheProvisioner().build_cache_artifacts(ws.request())
+    before = (ws.out / "manifest.json").read_bytes()
+    here = Path(__file__).parent
+    code = f"""
+import sys, time
+sys.path.insert(0, {str(here)!r})
+from c10_helpers import TinyExtractor, Workspace
+from gps_denied_onboard.components.c10_provisioning import CacheProvisioner
+from gps_denied_onboard.components.c11_tile_manager.download import RasterTileSource
+from pathlib import Path
+import uuid
+
+class Slow(TinyExtractor):
+    def describe(self, images):
+        print("describing", flush=True)
+        time.sleep(30)
+        return super().describe(images)
+
+ws = Workspace.__new__(Workspace)
+ws.raster, ws.camera, ws.key, ws.out = Path({str(ws.raster)!r}), Path({str(ws.camera)!r}), Path({str(ws.key)!r}), Path({str(ws.out)!r})
+ws.source = RasterTileSource(ws.raster)
+ws.bbox = {ws.bbox!r}
+CacheProvisioner(extractor=Slow()).build_cache_artifacts(ws.request(flight_id=uuid.uuid4()))
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "describing"
+        assert list(ws.out.parent.glob(".cache.staging-*")), "the build should be in its staging dir"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (ws.out / "manifest.json").read_bytes() == before
+    _verify(ws, tmp_path).close()
+    report = CacheProvisioner().build_cache_artifacts(ws.request(flight_id=uuid.uuid4()))
+    assert report.changed
+    _no_leftovers(ws)
