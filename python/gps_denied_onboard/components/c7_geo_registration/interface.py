@@ -19,7 +19,7 @@ class RegistrationConfig:
     block_search_px: int = 5           # block refinement radius around the global peak
     attitude_sigma_rad: float = 0.02   # telemetry attitude prior (about 1.1 degrees)
     height_sigma_frac: float = 0.03    # altimeter prior, fraction of height
-    map_floor_px: float = 0.7          # georeference / cross-date misregistration floor (map px)
+    map_floor_px: float = 1.0          # georeference / cross-date misregistration floor (map px)
     min_block_weight: float = 0.12     # blocks flatter than this (mean orientation weight) are skipped
     covariance_inflation: float = 1.5  # sigma multiplier for what the model does not capture
     min_coverage: float = 0.6          # fraction of the search window the map must cover
