@@ -26,6 +26,7 @@ from pathlib import Path
 
 import filelock
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gps_denied_onboard._types import TileXYZ, tiles_covering
 from gps_denied_onboard.clock import Clock, WallClock
@@ -155,9 +156,9 @@ class CacheProvisioner:
             finally:
                 bar.close()
             identity = self._identity(request, calib_bytes, tiles, zoom, key_id)
-            current = self._up_to_date(out_dir, identity, public)
+            current = self._up_to_date(out_dir, identity, public, request, started)
             if current is not None:
-                return self._unchanged_report(out_dir, current, request, time.monotonic() - started)
+                return current
             return self._build(request, out_dir, calib_bytes, tiles, zoom, identity, started)
         finally:
             lock.release()
@@ -203,12 +204,14 @@ class CacheProvisioner:
         }
         return hashlib.sha256(canonical_json(doc)).hexdigest()
 
-    def _up_to_date(self, out_dir: Path, identity: str, public: object) -> dict[str, object] | None:
+    def _up_to_date(self, out_dir: Path, identity: str, public: Ed25519PublicKey, request: BuildRequest,
+                    started: float) -> BuildReport | None:
+        """The report of the installed cache when it verifies and has this build identity."""
         if not (out_dir / MANIFEST_NAME).is_file():
             return None
         with tempfile.TemporaryDirectory(prefix="gdn-verify-") as tmp:
             try:
-                cache = open_cache(out_dir, trusted_keys=[public], state_path=Path(tmp) / "state.json", clock=self._clock)  # type: ignore[list-item]
+                cache = open_cache(out_dir, trusted_keys=[public], state_path=Path(tmp) / "state.json", clock=self._clock)
             except MapCacheError as exc:
                 _log.info("existing cache does not verify; rebuilding", kind="c10_rebuild_unverified", error=str(exc))
                 return None
@@ -216,20 +219,15 @@ class CacheProvisioner:
                 m = cache.manifest
                 if m.build_identity != identity:
                     return None
-                return {"manifest_sha256": hashlib.sha256((out_dir / MANIFEST_NAME).read_bytes()).hexdigest(),
-                        "version": m.version, "zoom": m.zoom, "tile_count": m.tile_count,
-                        "bytes_total": sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file()), "coverage": float(m.raw.get("coverage", 0.0)),
-                        "descriptor_count": int((m.descriptors or {}).get("count", 0))}
+                manifest_sha = hashlib.sha256((out_dir / MANIFEST_NAME).read_bytes()).hexdigest()
+                bytes_total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+                coverage = float(m.raw.get("coverage", 0.0))
+                descriptors = int((m.descriptors or {}).get("count", 0))
             finally:
                 cache.close()
-
-    @staticmethod
-    def _unchanged_report(out_dir: Path, current: dict[str, object], request: BuildRequest, elapsed: float) -> BuildReport:
         _log.info("cache up to date; nothing changed", kind="c10_build_unchanged", out_dir=str(out_dir))
-        return BuildReport(out_dir, False, "", str(current["manifest_sha256"]), int(current["version"]),  # type: ignore[call-overload]
-                           int(current["zoom"]), int(current["tile_count"]), int(current["bytes_total"]),  # type: ignore[call-overload]
-                           bbox_area_km2(*request.bbox), float(current["coverage"]), elapsed,  # type: ignore[arg-type]
-                           int(current["descriptor_count"]))  # type: ignore[call-overload]
+        return BuildReport(out_dir, False, identity, manifest_sha, m.version, m.zoom, m.tile_count, bytes_total,
+                           bbox_area_km2(*request.bbox), coverage, time.monotonic() - started, descriptors)
 
     @staticmethod
     def _prior_version(out_dir: Path) -> int:
@@ -257,9 +255,8 @@ class CacheProvisioner:
             (staging / CALIBRATION_NAME).parent.mkdir(parents=True)
             atomic_write_bytes(staging / CALIBRATION_NAME, calib)
             engines = self.compile_engines_for_corpus(request.models, staging / ENGINES_DIR) if request.models else ()
-            descriptors = None
-            if self._batcher is not None:
-                descriptors = self._describe(staging, corpus).manifest_block()
+            descriptor_set = self._describe(staging, corpus) if self._batcher is not None else None
+            descriptors = descriptor_set.manifest_block() if descriptor_set is not None else None
             coverage = coverage_fraction(request.bbox, tiles, corpus)
             fields = ManifestFields(
                 cache_id=cache_id, version=max(self._prior_version(out_dir) + 1, self._clock.unix_ns() // 1_000_000_000),
@@ -288,7 +285,7 @@ class CacheProvisioner:
         del body
         return BuildReport(out_dir, True, identity, manifest_sha, fields.version, zoom, corpus.count, bytes_total,
                            bbox_area_km2(*request.bbox), coverage, elapsed,
-                           int(descriptors["count"]) if descriptors else 0,  # type: ignore[call-overload]
+                           descriptor_set.count if descriptor_set is not None else 0,
                            tuple(engines), tuple(warnings))
 
     def _describe(self, staging: Path, corpus: TileCorpus) -> DescriptorSet:
