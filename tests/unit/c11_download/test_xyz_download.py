@@ -157,3 +157,10 @@ def test_identity_changes_when_a_tile_changes(server: TileServer, tmp_path: Path
     assert src.identity(TILES[:2]) == before
     (src.store / "15" / str(TILES[0].x) / f"{TILES[0].y}.tile").write_bytes(tile_png(1, 1, 1))
     assert src.identity(TILES[:2]) != before
+
+
+def test_slow_server_within_the_timeout_is_not_an_error(tmp_path: Path) -> None:
+    with TileServer(slow_s=0.2) as server:
+        src = _source(server, "slow", tmp_path, timeout_s=2.0, concurrency=4)
+        src.prepare(TILES[:4])
+        assert len(list(src.fetch(TILES[:4]))) == 4 and src.requests_made == 4

@@ -167,3 +167,19 @@ def test_every_patch_pixel_samples_the_exact_mercator_position(sim: CacheSimulat
         assert abs(got_x - fx) < 0.6 and abs(got_y - fy) < 0.6, (u, v, got_x - fx, got_y - fy)
         checked += 1
     assert checked >= 5
+
+
+def test_concurrent_reads_from_several_threads(sim: CacheSimulator, state: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = _open(sim, sim.build("a"), state)
+    source = cache.map_source()
+    tiles = cache.tiles()
+
+    def work(i: int) -> int:
+        for t in tiles:
+            cache.read_tile(t)
+        return int(source.read_patch(float(i), 0.0, 96, 64, source.native_gsd_m).valid.sum())
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(n == 96 * 64 for n in pool.map(work, range(8)))

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from gps_denied_onboard._types import EnuFrame, MapPatch, TileXYZ, ground_resolution_m_per_px, tile_bounds
 from gps_denied_onboard._types.tiles import MAX_MERCATOR_LAT_DEG
+from gps_denied_onboard.components.c4_map_cache.cache import decode_tile
 from gps_denied_onboard.components.c4_map_cache.geo_np import en_to_lonlat, lonlat_to_en
 
 if TYPE_CHECKING:
@@ -69,7 +70,12 @@ class CacheMapSource:
             if hit is not None:
                 self._lru.move_to_end(key)
                 return hit
-        bgr, ok = self._cache.tile_image(tile, down)
+        # Straight from the verified read (not the cache's decoded LRU): one cached copy per tile.
+        bgr, ok = decode_tile(self._cache.read_tile(tile), f"tile {tile}")
+        if down > 1:
+            size = max(1, bgr.shape[1] // down)
+            bgr = cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA)
+            ok = cv2.resize(ok.view(np.uint8), (size, size), interpolation=cv2.INTER_AREA) > 0
         bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
         bgra[:, :, 3] = ok.view(np.uint8) * np.uint8(255)
         with self._lru_lock:
