@@ -65,14 +65,14 @@ def _orthophoto(path: Path, side_px: int, gsd: float = 0.5) -> None:
                 ds.write(band, b + 1, window=rasterio.windows.Window(0, r0, side_px, h))
 
 
-def bench_provisioning(tmp: Path, area_km2: float, with_descriptors: bool) -> dict[str, float]:
+def bench_provisioning(tmp: Path, area_km2: float, with_descriptors: bool, tile_format: str = "png") -> dict[str, float]:
     side_px = int(math.sqrt(area_km2) * 1000 / 0.5) + 400
     raster = tmp / "ortho.tif"
     _orthophoto(raster, side_px)
     cam = tmp / "camera.yaml"
     cam.write_bytes(CAMERA)
     key, _, _ = generate_operator_key(tmp / "op.pem")
-    src = RasterTileSource(raster)
+    src = RasterTileSource(raster, tile_format=tile_format)
     lat_min, lon_min, lat_max, lon_max = src.bounds_latlon
     m_lat = 100.0 / 111_320.0  # 100 m inside the raster
     m_lon = m_lat / math.cos(math.radians(lat_min))
@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--verify-mb", type=int, default=512, help="size of the synthetic cache for load/verify (MiB)")
     p.add_argument("--reads", type=int, default=20000, help="random tile reads timed")
     p.add_argument("--no-descriptors", action="store_true", help="provision without the C6 descriptor extractor")
+    p.add_argument("--tile-format", choices=("png", "jpeg"), default="png", help="tile encoding for provisioning")
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
     results: dict[str, object] = {"host": {"python": platform.python_version(), "machine": platform.machine(),
@@ -216,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gdn-cache-bench-") as tmp_s:
         tmp = Path(tmp_s)
         (tmp / "prov").mkdir()
-        results["provisioning"] = bench_provisioning(tmp / "prov", args.area_km2, not args.no_descriptors)
+        results["provisioning"] = bench_provisioning(tmp / "prov", args.area_km2, not args.no_descriptors, args.tile_format)
         print(json.dumps({"provisioning": results["provisioning"]}), file=sys.stderr)
         results["verify_and_reads"] = bench_verify_and_reads(tmp, args.verify_mb, args.reads)
         results["manifest_sign_verify"] = bench_sign_verify(tmp)

@@ -83,7 +83,7 @@ def _source(args: argparse.Namespace, out: Path) -> Any:
         download_dir = Path(args.download_dir) if args.download_dir else out.parent / f".{out.name}.download"
         return XyzTileSource(args.source, download_dir=download_dir, zoom=args.zoom, tms=args.tms,
                              concurrency=args.concurrency, rate_limit_per_s=args.rate_limit, timeout_s=args.timeout)
-    return RasterTileSource(args.source, crs=args.source_crs)
+    return RasterTileSource(args.source, crs=args.source_crs, tile_format=args.tile_format, jpeg_quality=args.jpeg_quality)
 
 
 def _human_bytes(n: int) -> str:
@@ -107,6 +107,9 @@ def provision_main(argv: list[str]) -> int:
     p.add_argument("--flight-id", type=_uuid, help="UUID of the flight this cache is for")
     p.add_argument("--zoom", type=int, help="tile zoom (default: matches the source's resolution; 0.5 m/px for XYZ)")
     p.add_argument("--source-crs", help="CRS of a raster without one (e.g. EPSG:32633 for a world file with no .prj)")
+    p.add_argument("--tile-format", choices=("png", "jpeg"), default="png",
+                   help="cache tiles rendered from a raster: png (lossless, default) or jpeg (smaller, faster)")
+    p.add_argument("--jpeg-quality", type=int, default=92, help="JPEG quality for --tile-format jpeg (default 92)")
     p.add_argument("--model", type=Path, action="append", default=[], help="ONNX model to compile into the cache (repeatable)")
     p.add_argument("--non-strict", action="store_true", help="warn instead of failing when coverage is below --min-coverage")
     p.add_argument("--min-coverage", type=float, default=0.99, help="required fraction of the bbox covered (default 0.99)")
@@ -184,6 +187,9 @@ def compile_engines_main(argv: list[str]) -> int:
     """Compile ONNX models for this host (TensorRT when available, else ONNX Runtime)."""
     p = argparse.ArgumentParser(prog="operator compile-engines",
                                 description="Compile ONNX models into inference engines for this host's GPU.")
+    p.add_argument("--tile-format", choices=("png", "jpeg"), default="png",
+                   help="cache tiles rendered from a raster: png (lossless, default) or jpeg (smaller, faster)")
+    p.add_argument("--jpeg-quality", type=int, default=92, help="JPEG quality for --tile-format jpeg (default 92)")
     p.add_argument("--model", type=Path, action="append", required=True, help="ONNX model (repeatable)")
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--backend", choices=("auto", "tensorrt", "onnxruntime"), default="auto")

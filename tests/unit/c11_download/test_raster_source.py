@@ -117,3 +117,19 @@ def test_real_crossdate_png_with_world_file_renders(shared_data: Path) -> None:
     tiles = _render(src, z)
     assert len(tiles) >= 4
     assert all(img.shape[:2] == (256, 256) for img in tiles.values())
+
+
+def test_jpeg_tiles_for_full_coverage_png_for_partial(tmp_path: Path) -> None:
+    src = RasterTileSource(make_geotiff(tmp_path / "j.tif", marker_px=(400, 300)), tile_format="jpeg")
+    lat_min, lon_min, lat_max, lon_max = src.bounds_latlon
+    kinds = set()
+    for _, data, valid in src.fetch(list(tiles_covering(lat_min, lon_min, lat_max, lon_max, 18))):
+        kind = "jpeg" if data[:2] == b"\xff\xd8" else "png" if data[:4] == b"\x89PNG" else "?"
+        assert kind == ("jpeg" if valid.all() else "png")
+        kinds.add(kind)
+    assert kinds == {"jpeg", "png"}
+    lon, lat = _marker_lonlat(400, 300)
+    ex, ey = lonlat_to_pixel(lon, lat, 18)
+    gx, gy = _marker_centroid(_render(src, 18))
+    assert abs(gx - ex) < 1.0 and abs(gy - ey) < 1.0
+    assert RasterTileSource(tmp_path / "j.tif").identity([]) != src.identity([])

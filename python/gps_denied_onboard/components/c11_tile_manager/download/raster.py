@@ -47,10 +47,16 @@ class RasterTileSource:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, crs: str | None = None, resampling: str = "bilinear",
-                 block_tiles: int = 8, png_compression: int = 1) -> None:
+                 block_tiles: int = 8, png_compression: int = 1, tile_format: str = "png",
+                 jpeg_quality: int = 92) -> None:
         self._path = Path(path)
         if resampling not in _RESAMPLING:
             raise RasterSourceError(str(path), f"unknown resampling; choose one of {', '.join(_RESAMPLING)}", resampling)
+        if tile_format not in ("png", "jpeg") or not 50 <= jpeg_quality <= 100:
+            raise RasterSourceError(str(path), "tile format must be png or jpeg (quality 50..100)", (tile_format, jpeg_quality))
+        # JPEG for fully covered tiles (smaller, faster); partial tiles stay PNG for their alpha.
+        self._format = tile_format
+        self._jpeg = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
         self._resampling = resampling
         self._block = max(1, block_tiles)
         self._png = [cv2.IMWRITE_PNG_COMPRESSION, int(png_compression)]
@@ -124,7 +130,7 @@ class RasterTileSource:
 
     def identity(self, tiles: Sequence[TileXYZ]) -> str:
         h = hashlib.sha256()
-        h.update(f"{RENDERER_VERSION}|{self._crs_override}|{self._resampling}|{self._png[1]}|".encode())
+        h.update(f"{RENDERER_VERSION}|{self._crs_override}|{self._resampling}|{self._png[1]}|{self._format}|{self._jpeg[1]}|".encode())
         files = [self._path] + [self._path.with_name(self._path.name + s) for s in (".aux.xml", ".ovr")]
         files += [self._path.with_suffix(s) for s in _SIDECARS]
         for f in sorted(set(files)):
@@ -192,7 +198,7 @@ class RasterTileSource:
             return None
         bgr = cv2.merge([tile[2], tile[1], tile[0]])
         if valid.all():
-            ok, enc = cv2.imencode(".png", bgr, self._png)
+            ok, enc = cv2.imencode(".jpg", bgr, self._jpeg) if self._format == "jpeg" else cv2.imencode(".png", bgr, self._png)
         else:
             bgra = cv2.merge([tile[2], tile[1], tile[0], np.where(valid, 255, 0).astype(np.uint8)])
             bgra[~valid, :3] = 0
