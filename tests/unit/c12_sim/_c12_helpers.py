@@ -22,12 +22,14 @@ def write_raster(path: Path, image_bgr: np.ndarray, crs: str, transform: tuple[f
 
 def dot_raster(size: int, spacing: int, sigma: float = 1.6) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Dark image with bright Gaussian dots on a grid; returns (image, dot (col, row) list)."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     img = np.full((size, size), 20.0)
+    r_px = int(np.ceil(4 * sigma))
+    yy, xx = np.mgrid[-r_px:r_px + 1, -r_px:r_px + 1].astype(np.float64)
+    blob = 200.0 * np.exp(-(xx**2 + yy**2) / (2 * sigma**2))
     dots = []
     for r in range(spacing // 2, size - spacing // 2 + 1, spacing):
         for c in range(spacing // 2, size - spacing // 2 + 1, spacing):
-            img += 200.0 * np.exp(-((xx - c) ** 2 + (yy - r) ** 2) / (2 * sigma**2))
+            img[r - r_px:r + r_px + 1, c - r_px:c + r_px + 1] += blob
             dots.append((c, r))
     out = np.clip(img, 0, 255).astype(np.uint8)
     return np.stack([out, out, out], axis=-1), dots
