@@ -83,7 +83,7 @@ class RuntimeCounters:
     restarts: int = 0
     camera_reopens: int = 0
     # (frame capture_ns, capture -> first position sent in ms), newest last
-    latencies_ms: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=100_000))
+    latencies_ms: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=20_000))
 
 
 @dataclass(frozen=True)

@@ -289,6 +289,8 @@ class FcLink:
         last = self._alert_limits.get(text)
         if last is not None and now - last < 1_000_000_000:
             return
+        if len(self._alert_limits) > 64:  # texts vary (durations, reasons): keep only the live window
+            self._alert_limits = {t: ns for t, ns in self._alert_limits.items() if now - ns < 1_000_000_000}
         self._alert_limits[text] = now
         data = text.encode("utf-8", errors="replace")
         chunks = [data[i:i + STATUSTEXT_LEN] for i in range(0, max(len(data), 1), STATUSTEXT_LEN)]
