@@ -85,7 +85,7 @@ def run_pair(name: str, map_src, flight_src, frames: int, prior_px: float, att_n
     h = 0.5 * g * CAM.fx
     e0, n0, e1, n1 = map_src.bounds_en_m
     regs = {"oc-pose": GeoRegistrar(map_src, CAM),
-            "oc-trans": GeoRegistrar(map_src, CAM, RegistrationConfig(min_block_weight=10.0))}
+            "oc-trans": GeoRegistrar(map_src, CAM, RegistrationConfig(pose_solve=False))}
     out: dict[str, dict[str, list[float]]] = {m: {"err": [], "cover": [], "ms": []} for m in MATCHERS}
     bias = rng.normal(0, att_noise, 3)
     for _ in range(frames):

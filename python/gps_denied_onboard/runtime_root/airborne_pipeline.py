@@ -149,11 +149,12 @@ class LocalizationPipeline:
         att_sigma = math.radians(config.attitude_sigma_deg)
         self.registrar = GeoRegistrar(map_source, camera, RegistrationConfig(
             max_ortho_side_px=config.max_ortho_side_px, max_search_radius_px=config.max_search_radius_px,
-            attitude_sigma_rad=att_sigma, height_sigma_frac=config.altitude_sigma_frac,
-            covariance_inflation=config.covariance_inflation))
+            attitude_sigma_rad=att_sigma, yaw_sigma_rad=math.radians(config.yaw_sigma_deg),
+            height_sigma_frac=config.altitude_sigma_frac, covariance_inflation=config.covariance_inflation))
         self._reloc_registrar = GeoRegistrar(map_source, camera, RegistrationConfig(
             max_ortho_side_px=max(64, config.max_ortho_side_px // 2), max_search_radius_px=10_000,
-            attitude_sigma_rad=att_sigma, height_sigma_frac=config.altitude_sigma_frac, block_grid=(3, 3), min_coverage=0.02,
+            attitude_sigma_rad=att_sigma, yaw_sigma_rad=math.radians(config.yaw_sigma_deg),
+            height_sigma_frac=config.altitude_sigma_frac, block_grid=(3, 3), min_coverage=0.02,
             covariance_inflation=config.covariance_inflation))
         self.integrity = IntegrityConfig(
             min_distinctiveness=config.min_distinctiveness,

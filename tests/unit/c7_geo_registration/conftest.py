@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.integration.localization_flightgen import synthetic_world_pair
 
 from gps_denied_onboard._types import CameraModel, EnuFrame, LatLonAlt
 from gps_denied_onboard.components.c7_geo_registration import InMemoryMap
+from tests.integration.localization_flightgen import synthetic_world_pair
 
 
 @pytest.fixture(scope="session")

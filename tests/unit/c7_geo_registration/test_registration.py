@@ -17,6 +17,7 @@ from gps_denied_onboard.components.c7_geo_registration import (
     GeoRasterMap,
     GeoRegistrar,
     InMemoryMap,
+    RegistrationConfig,
     RegistrationInputError,
     render_view,
 )
@@ -30,12 +31,13 @@ def blank(h: int = 480, w: int = 640, value: int = 90, noise: float = 2.0, seed:
 
 
 def _register(world: tuple[InMemoryMap, InMemoryMap], camera: CameraModel, e: float, n: float, att: tuple[float, float, float],
-              att_err: tuple[float, float, float] = (0, 0, 0), prior_err: tuple[float, float] = (0, 0), sigma: float = 8.0):
+              att_err: tuple[float, float, float] = (0, 0, 0), prior_err: tuple[float, float] = (0, 0), sigma: float = 8.0,
+              config: RegistrationConfig | None = None):
     m, f = world
     R = ned_from_camera(*att, camera.body_from_camera)
     img, _ = render_view(f, camera, e, n, H, R)
     Rt = ned_from_camera(*(a + b for a, b in zip(att, att_err, strict=True)), camera.body_from_camera)
-    reg = GeoRegistrar(m, camera)
+    reg = GeoRegistrar(m, camera, config)
     ortho, field = reg.make_ortho(img, Rt, H, 1)
     return reg.register(ortho, field, 1, e + prior_err[0], n + prior_err[1], sigma)
 
@@ -68,7 +70,9 @@ def test_pose_solve_absorbs_telemetry_attitude_error(world, camera) -> None:
     naive_shift = H * math.tan(err) * math.sqrt(2)
     errors = []
     for k, (e, n) in enumerate([(0.0, 0.0), (60.0, -40.0), (-80.0, 30.0), (20.0, 90.0)]):
-        res = _register(world, camera, e, n, (0.02, -0.03, 0.5 * k), att_err=(err, -err, 0.0), sigma=12.0)
+        # the operator declares this autopilot's attitude accuracy (2 degrees) in the config
+        res = _register(world, camera, e, n, (0.02, -0.03, 0.5 * k), att_err=(err, -err, 0.0), sigma=12.0,
+                        config=RegistrationConfig(attitude_sigma_rad=err))
         assert res.ok
         d = np.array([res.north_m - n, res.east_m - e])
         errors.append(math.hypot(*d))
@@ -82,6 +86,12 @@ def test_blank_frame_has_no_texture(world, camera) -> None:
     ortho, field = reg.make_ortho(blank(), ned_from_camera(0, 0, 0, camera.body_from_camera), H, 5)
     res = reg.register(ortho, field, 5, 0.0, 0.0, 5.0)
     assert res.texture < 0.01
+
+
+def test_translation_only_mode_trusts_telemetry(world, camera) -> None:
+    res = _register(world, camera, 30.0, -20.0, (0.01, 0.02, 1.0), config=RegistrationConfig(pose_solve=False))
+    assert res.ok and res.n_inliers >= 5 and res.refined_attitude is not None
+    assert math.hypot(res.north_m + 20.0, res.east_m - 30.0) < 2.0
 
 
 def test_prior_outside_the_map_is_refused(world, camera) -> None:

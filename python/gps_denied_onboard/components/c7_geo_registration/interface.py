@@ -17,7 +17,9 @@ class RegistrationConfig:
     max_search_radius_px: int = 128    # wider searches are C6's job
     block_grid: tuple[int, int] = (4, 3)  # blocks across x down, for the pose solve
     block_search_px: int = 5           # block refinement radius around the global peak
-    attitude_sigma_rad: float = 0.02   # telemetry attitude prior (about 1.1 degrees)
+    attitude_sigma_rad: float = 0.0105  # telemetry roll/pitch prior (0.6 degrees)
+    yaw_sigma_rad: float = 0.05        # telemetry heading prior (about 3 degrees: magnetometers)
+    pose_solve: bool = True            # False: trust telemetry attitude (translation only)
     height_sigma_frac: float = 0.03    # altimeter prior, fraction of height
     map_floor_px: float = 1.0          # georeference / cross-date misregistration floor (map px)
     min_block_weight: float = 0.12     # blocks flatter than this (mean orientation weight) are skipped

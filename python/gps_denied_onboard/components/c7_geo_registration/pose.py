@@ -40,7 +40,7 @@ def _rot(a: F64) -> F64:
     return np.asarray(r, np.float64)
 
 
-def _ground_hits(x: F64, rays_cam: F64, R0: F64) -> F64:
+def ground_hits(x: F64, rays_cam: F64, R0: F64) -> F64:
     """(N, 2) ground (east, north) of each camera ray for parameters x = [E, N, h, a_n, a_e, a_d]."""
     R = _rot(x[3:6]) @ R0
     d = rays_cam @ R.T
@@ -59,6 +59,7 @@ def solve_pose(
     R0: F64,
     attitude_sigma_rad: float,
     height_sigma_m: float,
+    yaw_sigma_rad: float | None = None,
     iterations: int = 6,
     outlier_sigma: float = 3.0,
 ) -> PoseSolution:
@@ -67,14 +68,16 @@ def solve_pose(
     `outlier_sigma` of the robust residual scale are reported as outliers."""
     n = len(rays_cam)
     x = np.array([east0, north0, height0, 0.0, 0.0, 0.0])
-    prior_w = np.array([1.0 / height_sigma_m] + [1.0 / attitude_sigma_rad] * 3)
+    yaw_s = attitude_sigma_rad if yaw_sigma_rad is None else yaw_sigma_rad
+    # rotation perturbation about NED axes: north/east = tilt (roll/pitch), down = heading
+    prior_w = np.array([1.0 / height_sigma_m, 1.0 / attitude_sigma_rad, 1.0 / attitude_sigma_rad, 1.0 / yaw_s])
     robust = np.ones(n)
     H = np.eye(6)
     # Iteratively reweighted Gauss-Newton with Cauchy weights from the first step: a wrong
     # block must not get the chance to tilt the solution before it is recognised.
     for it in range(iterations + 4):
         w = robust / sigma_m
-        r_pts = ((_ground_hits(x, rays_cam, R0) - ground_en) * w[:, None]).ravel()
+        r_pts = ((ground_hits(x, rays_cam, R0) - ground_en) * w[:, None]).ravel()
         r_pri = np.concatenate([[x[2] - height0], x[3:6]]) * prior_w
         r = np.concatenate([r_pts, r_pri])
         J = np.zeros((len(r), 6))
@@ -82,7 +85,7 @@ def solve_pose(
             step = 1e-3 if j < 3 else 1e-5
             xp = x.copy()
             xp[j] += step
-            rp = ((_ground_hits(xp, rays_cam, R0) - ground_en) * w[:, None]).ravel()
+            rp = ((ground_hits(xp, rays_cam, R0) - ground_en) * w[:, None]).ravel()
             J[: len(rp), j] = (rp - r_pts) / step
         J[len(r_pts):, 2:] = np.diag(prior_w)
         H = J.T @ J
@@ -91,12 +94,12 @@ def solve_pose(
         except np.linalg.LinAlgError:
             break
         x = x + dx
-        norm = np.linalg.norm(_ground_hits(x, rays_cam, R0) - ground_en, axis=1) / sigma_m
+        norm = np.linalg.norm(ground_hits(x, rays_cam, R0) - ground_en, axis=1) / sigma_m
         scale = max(1.4826 * float(np.median(norm)), 1.0)
         robust = np.sqrt(1.0 / (1.0 + (norm / (2.4 * scale)) ** 2))  # sqrt: weights enter squared
         if it >= 3 and np.abs(dx[:3]).max() < 1e-4 and np.abs(dx[3:]).max() < 1e-7:
             break
-    res = np.linalg.norm(_ground_hits(x, rays_cam, R0) - ground_en, axis=1)
+    res = np.linalg.norm(ground_hits(x, rays_cam, R0) - ground_en, axis=1)
     norm = res / sigma_m
     scale = max(1.4826 * float(np.median(norm)), 1.0)
     keep = norm <= outlier_sigma * scale
@@ -107,4 +110,4 @@ def solve_pose(
     except np.linalg.LinAlgError:
         cov = np.diag([1e6, 1e6, height_sigma_m**2])
     return PoseSolution(float(x[0]), float(x[1]), float(x[2]), _rot(x[3:6]) @ R0, cov,
-                        _ground_hits(x, rays_cam, R0) - ground_en, keep, chi2_dof)
+                        ground_hits(x, rays_cam, R0) - ground_en, keep, chi2_dof)

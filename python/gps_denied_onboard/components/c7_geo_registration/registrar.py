@@ -17,7 +17,7 @@ from gps_denied_onboard.components.c7_geo_registration.matching import (
     to_gray,
 )
 from gps_denied_onboard.components.c7_geo_registration.ortho import Ortho, orthorectify
-from gps_denied_onboard.components.c7_geo_registration.pose import solve_pose
+from gps_denied_onboard.components.c7_geo_registration.pose import ground_hits, solve_pose
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -78,20 +78,32 @@ class GeoRegistrar:
         rays, ground, sig, n_blocks = self._block_correspondences(ortho, field, sfield, patch, peak.dx, peak.dy)
         base.update(n_blocks=n_blocks)
         h0 = ortho.height_m
-        if len(rays) >= 4:
+        if len(rays) >= 4 and cfg.pose_solve:
             sol = solve_pose(rays, ground, sig, cam_e, cam_n, h0, ortho.R_ned_cam,
-                             cfg.attitude_sigma_rad, cfg.height_sigma_frac * h0)
+                             cfg.attitude_sigma_rad, cfg.height_sigma_frac * h0, cfg.yaw_sigma_rad)
             n_in = int(sol.inliers.sum())
             rms_px = float(np.sqrt(np.mean(np.sum(sol.residuals_m[sol.inliers] ** 2, axis=1))) / g) if n_in else float("nan")
             cov_en = sol.cov_enh[:2, :2] * max(sol.chi2_dof, 1.0)
             cam_e, cam_n, R = sol.east_m, sol.north_m, sol.R_ned_cam
             base.update(n_inliers=n_in, rms_residual_px=rms_px, chi2_dof=sol.chi2_dof)
         else:
-            # translation only: the attitude error projects straight into position
+            # translation only: the telemetry attitude is trusted, so its error projects
+            # straight into position; blocks still vote (inliers, residuals, a median shift)
+            R = ortho.R_ned_cam
             s = peak.sigma_px * g
+            if len(rays) >= 3:
+                hits = ground_hits(np.array([cam_e, cam_n, h0, 0.0, 0.0, 0.0]), rays, R)
+                off_b = ground - hits
+                norm = np.linalg.norm(off_b - np.median(off_b, axis=0), axis=1) / sig
+                keep = norm <= 3.0 * max(1.4826 * float(np.median(norm)), 1.0)
+                shift = np.median(off_b[keep], axis=0)
+                cam_e, cam_n = cam_e + float(shift[0]), cam_n + float(shift[1])
+                resid = off_b[keep] - shift
+                rms_px = float(np.sqrt(np.mean(np.sum(resid**2, axis=1)))) / g
+                s = max(s, rms_px * g / math.sqrt(max(int(keep.sum()) - 1, 1)))
+                base.update(n_inliers=int(keep.sum()), rms_residual_px=rms_px, chi2_dof=float(np.mean(norm[keep] ** 2)))
             tilt = cfg.attitude_sigma_rad * h0
             cov_en = np.eye(2) * (s * s + tilt * tilt)
-            R = ortho.R_ned_cam
         floor = (cfg.map_floor_px * self.map.native_gsd_m) ** 2
         if math.isfinite(base.get("rms_residual_px", math.nan)):  # type: ignore[arg-type]
             # block errors are spatially correlated (local misregistration, changed ground):

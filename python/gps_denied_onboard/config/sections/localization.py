@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LocalizationConfig:
-    attitude_sigma_deg: float = 1.2          # autopilot attitude accuracy (prior of the pose solve)
+    attitude_sigma_deg: float = 0.6          # autopilot roll/pitch accuracy (prior of the pose solve)
+    yaw_sigma_deg: float = 3.0               # autopilot heading accuracy (magnetometer)
     altitude_sigma_frac: float = 0.03        # altimeter accuracy, fraction of height above ground
     max_ortho_side_px: int = 320             # registration template size cap (time budget)
     max_search_radius_px: int = 96           # wider uncertainty -> global relocalisation (C6)
@@ -23,7 +24,7 @@ class LocalizationConfig:
     covariance_inflation: float = 1.5
 
     def __post_init__(self) -> None:
-        for name in ("attitude_sigma_deg", "altitude_sigma_frac", "accel_noise_mps2", "max_speed_mps",
+        for name in ("attitude_sigma_deg", "yaw_sigma_deg", "altitude_sigma_frac", "accel_noise_mps2", "max_speed_mps",
                      "stale_telemetry_s", "camera_stall_s", "covariance_inflation"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"localization.{name} must be > 0, got {getattr(self, name)}")
