@@ -364,3 +364,13 @@ def test_signed_garbage_in_a_file_entry_is_a_typed_refusal(sim: CacheSimulator, 
                 _open(sim, d, state, clock).close()
             except MapCacheError:
                 continue
+
+
+def test_chunked_small_artefacts_are_kept_verified_in_memory(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+    d = sim.build("a")
+    data = (d / "descriptors/global.npy").read_bytes()
+    chunks = [hashlib.sha256(data[i:i + 4096]).hexdigest() for i in range(0, len(data), 4096)]
+    sim.resign(d, lambda doc: doc["files"]["descriptors/global.npy"].update(chunk_bytes=4096, chunk_sha256=chunks))
+    with _open(sim, d, state, clock) as cache:
+        index = cache.descriptors()
+        assert index is not None and len(index) == 9

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,7 +160,12 @@ def _check_file(root: Path, entry: FileEntry, options: VerifyOptions, manifest: 
     if entry.path == TILES_NAME:
         _check_tiles_cache_id(path, manifest)
     if entry.chunk_sha256:
-        _check_chunks(path, entry)
+        if entry.length <= _IN_MEMORY_BYTES and entry.path != TILES_NAME:
+            data = _read_capped(path, entry.length, entry.path)
+            view = memoryview(data)
+            _check_chunks(entry, lambda start, n: hashlib.sha256(view[start:start + n]).hexdigest())
+            return data
+        _check_chunks(entry, lambda start, n: _hash_range(path, start, n))
         return None
     if entry.length <= _IN_MEMORY_BYTES and entry.path != TILES_NAME:
         data = _read_capped(path, entry.length, entry.path)
@@ -190,15 +195,15 @@ def _hash_range(path: Path, start: int, length: int) -> str:
     return h.hexdigest()
 
 
-def _check_chunks(path: Path, entry: FileEntry) -> None:
+def _check_chunks(entry: FileEntry, hash_range: Callable[[int, int], str]) -> None:
     """Verify a large file chunk by chunk on every core (SHA-256 is sequential within a
     chunk; hashlib releases the GIL). Each byte is bound by a signed chunk hash."""
     step = entry.chunk_bytes
-    ranges = [(i, i * step, min(step, entry.length - i * step)) for i in range(len(entry.chunk_sha256))]
+    ranges = [(i * step, min(step, entry.length - i * step)) for i in range(len(entry.chunk_sha256))]
     workers = max(1, min(len(ranges), os.cpu_count() or 1, 8))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="c4-hash") as pool:
-        digests = list(pool.map(lambda r: _hash_range(path, r[1], r[2]), ranges))
-    for (i, start, n), digest in zip(ranges, digests, strict=True):
+        digests = list(pool.map(lambda r: hash_range(*r), ranges))
+    for i, ((start, n), digest) in enumerate(zip(ranges, digests, strict=True)):
         if digest != entry.chunk_sha256[i]:
             raise HashMismatchError(f"{entry.path} (bytes {start}..{start + n - 1})", entry.chunk_sha256[i], digest)
 
