@@ -96,3 +96,12 @@ def test_tensorrt_engine_matches_onnxruntime(tmp_path: Path, model_path: Path) -
     session = open_session(art.path, "tensorrt")
     x = np.random.default_rng(0).random((4, 3, 8, 8), dtype=np.float32)
     np.testing.assert_allclose(np.asarray(session.run({"images": x})["desc"], np.float32), expected(x), rtol=1e-3, atol=1e-4)
+
+
+def test_runtime_matches_picks_what_this_host_can_run() -> None:
+    from gps_denied_onboard.components.c8_inference import runtime_matches
+
+    assert runtime_matches("onnxruntime", "cpu", "1.0.0")
+    assert not runtime_matches("coreml", "cpu", "1")
+    if not tensorrt_available():
+        assert not runtime_matches("tensorrt", "sm_87", "10.3.0")

@@ -9,7 +9,7 @@ from gps_denied_onboard.components.c8_inference.errors import (
 from gps_denied_onboard.components.c8_inference.extractor import ModelDescriptorExtractor
 from gps_denied_onboard.components.c8_inference.interface import DescriptorExtractor, InferenceSession
 from gps_denied_onboard.components.c8_inference.onnx_session import OnnxRuntimeSession, onnxruntime_version
-from gps_denied_onboard.components.c8_inference.sessions import BACKENDS, open_session
+from gps_denied_onboard.components.c8_inference.sessions import BACKENDS, open_session, runtime_matches
 from gps_denied_onboard.components.c8_inference.tensorrt_session import (
     TensorRtSession,
     tensorrt_available,
@@ -29,6 +29,7 @@ __all__ = [
     "TensorRtSession",
     "onnxruntime_version",
     "open_session",
+    "runtime_matches",
     "tensorrt_available",
     "tensorrt_runtime_key",
 ]
