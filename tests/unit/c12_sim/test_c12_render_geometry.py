@@ -48,11 +48,13 @@ def _expected_uv(raster, dots, pos, rpy):  # type: ignore[no-untyped-def]
         lon, lat = warp(crs, "EPSG:4326", xs.tolist(), ys.tolist())
     else:
         lon, lat = xs, ys
-    enu = np.array([raster.frame.to_enu(LatLonAlt(la, lo, raster.frame.origin.alt_m)) for la, lo in zip(lat, lon)])
+    alt = raster.frame.origin.alt_m
+    enu = np.array([raster.frame.to_enu(LatLonAlt(la, lo, alt)) for la, lo in zip(lat, lon, strict=True)])
     ground_ned = np.stack([enu[:, 1], enu[:, 0], np.zeros(len(enu))], axis=1)  # flat ground at the origin height
     body_ned = np.array([pos[1], pos[0], -pos[2]])
-    centre = body_ned + ned_from_body(*rpy) @ CAMERA.camera_offset_body_m
-    r_nc = ned_from_camera(*rpy, CAMERA.body_from_camera)
+    roll, pitch, yaw = rpy
+    centre = body_ned + ned_from_body(roll, pitch, yaw) @ CAMERA.camera_offset_body_m
+    r_nc = ned_from_camera(roll, pitch, yaw, CAMERA.body_from_camera)
     cam = (ground_ned - centre) @ r_nc
     return CAMERA.project(cam)
 

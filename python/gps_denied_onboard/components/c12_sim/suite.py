@@ -239,7 +239,10 @@ def suite_totals(outcomes: list[RunOutcome]) -> dict[str, Any]:
 
 
 def _f(v: Any, fmt: str) -> str:
-    return "-" if v is None else format(v, fmt)
+    if v is None:
+        width = fmt.split(".")[0]
+        return "-".rjust(int(width) if width.isdigit() else 0)
+    return format(v, fmt)
 
 
 def format_table(outcomes: list[RunOutcome]) -> str:
