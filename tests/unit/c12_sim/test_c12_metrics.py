@@ -78,13 +78,15 @@ def case(tmp_path: Path):  # type: ignore[no-untyped-def]
             k += 1
             lat, lon = _at(float(k), 0.0)  # errors 1 .. 12 m east
             w.track(TrackRow(t, lat, lon, 100.0, 0, 0, 0, 4.41, 0.0, 4.41, "fix", "ok"))
-        fixes = [(None, None), ((0.0, 3.0), 1.0), ((0.0, 6.0), 1.0), (None, None), ((1.0, 0.0), 4.0)]
-        for t, (off, var) in zip(frames, fixes, strict=True):
-            if off is None:
+        # (east, north) offset and variance per frame; None = refused.
+        fixes: list[tuple[float, float, float] | None] = [None, (0.0, 3.0, 1.0), (0.0, 6.0, 1.0), None,
+                                                           (1.0, 0.0, 4.0)]
+        for t, fix in zip(frames, fixes, strict=True):
+            if fix is None:
                 w.fix(FixRow(t, NAN, NAN, NAN, NAN, NAN, False, "no match"))
             else:
-                lat, lon = _at(*off)
-                w.fix(FixRow(t, lat, lon, var, 0.0, var, True))
+                lat, lon = _at(fix[0], fix[1])
+                w.fix(FixRow(t, lat, lon, fix[2], 0.0, fix[2], True))
         for t, ms in zip(frames, (10.0, 20.0, 30.0, 40.0, 50.0), strict=True):
             w.timing(t, ms)
     return read_flight(tmp_path / "f"), read_estimates(tmp_path / "out")
