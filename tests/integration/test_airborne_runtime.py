@@ -178,3 +178,25 @@ def test_configured_output_rate(rate: float) -> None:
     link.stop()
     report = emu.stop()
     assert report.rate_hz() == pytest.approx(rate, rel=0.1)
+
+
+def test_airborne_run_startup_errors_are_one_line(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    from gps_denied_onboard.runtime_root.airborne import run_main
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("fc_link: [\n")
+        assert run_main(["--config", str(bad)]) == 2
+        assert "not valid YAML" in capsys.readouterr().err
+        cfg = tmp_path / "airborne.yaml"
+        cfg.write_text(f"airborne:\n  cache_dir: {tmp_path / 'no-cache'}\n  trusted_keys: [{tmp_path / 'k.pem'}]\n"
+                       f"fdr:\n  flight_root: {tmp_path / 'flights'}\n")
+        assert run_main(["--config", str(cfg)]) == 1
+        err = capsys.readouterr().err
+        assert "cannot start" in err and "map cache" in err and "Traceback" not in err
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

@@ -133,23 +133,29 @@ def build_airborne(cfg: GdnConfig, *, clock: Clock | None = None, camera_factory
     clock = clock or WallClock()
     c13 = require_component("c13_fdr", "airborne run")
     c2 = require_component("c2_fc_link", "airborne run")
-    from gps_denied_onboard.runtime_root.airborne_pipeline import build_localization_pipeline
-    from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, RuntimeSettings
-
     registry = FdrClientRegistry()
     clients = {p: make_fdr_client(p, cfg, registry=registry) for p in PRODUCERS}
-    install_log_bridge(make_fdr_client("log", cfg, registry=registry))
     closers: list[Callable[[], None]] = []
     hashes: dict[str, str] = {}
     if map_source is None:
         map_source, cache_camera, hashes, close = open_map_and_camera(cfg)
         closers.append(close)
         camera = camera or cache_camera
-    if cfg.airborne.camera_calibration:
-        c4 = require_component("c4_map_cache", "airborne.camera_calibration")
-        camera = c4.parse_camera_yaml(Path(cfg.airborne.camera_calibration).read_bytes(), cfg.airborne.camera_calibration)
-    if camera is None:
-        raise AirborneStartupError("no camera calibration: set airborne.camera_calibration or use a cache that has one")
+    try:
+        if cfg.airborne.camera_calibration:
+            c4 = require_component("c4_map_cache", "airborne.camera_calibration")
+            path = cfg.airborne.camera_calibration
+            try:
+                camera = c4.parse_camera_yaml(Path(path).read_bytes(), path)
+            except c4.MapCacheError as exc:
+                raise AirborneStartupError(f"camera calibration {path}: {exc}") from exc
+        if camera is None:
+            raise AirborneStartupError("no camera calibration: set airborne.camera_calibration or use a cache with one")
+    except BaseException:
+        for close in closers:
+            close()
+        raise
+    install_log_bridge(make_fdr_client("log", cfg, registry=registry))
     link_holder: list[Any] = []
 
     def gcs_alert(text: str) -> None:
@@ -161,8 +167,35 @@ def build_airborne(cfg: GdnConfig, *, clock: Clock | None = None, camera_factory
     writer.start()
     flight_id = flight_id or f"flight-{clock.wall_iso()[:19].replace(':', '').replace('-', '')}-{uuid.uuid4().hex[:8]}"
     snapshot, _digest = config_snapshot(cfg)
-    writer.open_flight(c13.FlightHeader.now(flight_id, clock, config_snapshot=snapshot,
-                                            manifest_content_hashes=hashes))
+    try:
+        writer.open_flight(c13.FlightHeader.now(flight_id, clock, config_snapshot=snapshot,
+                                                manifest_content_hashes=hashes))
+    except (c13.FdrError, OSError) as exc:  # e.g. another airborne process holds the flight root
+        writer.stop()
+        uninstall_log_bridge()
+        for close in closers:
+            close()
+        raise AirborneStartupError(f"FDR flight root {cfg.fdr.flight_root}: {exc}") from exc
+    try:
+        return _assemble(cfg, c2, clock, registry, clients, writer, link_holder, map_source, camera, ground_alt_msl_m,
+                         flight_id, camera_factory, on_frame, closers)
+    except BaseException:
+        # Nothing runs yet: close the flight (its records say why) and release the FDR lock.
+        _log.error("airborne runtime could not be assembled", kind="airborne_build_failed", exc_info=True)
+        writer.stop()
+        uninstall_log_bridge()
+        for close in closers:
+            close()
+        raise
+
+
+def _assemble(cfg: GdnConfig, c2: Any, clock: Clock, registry: FdrClientRegistry, clients: dict[str, FdrClient],
+              writer: Any, link_holder: list[Any], map_source: MapSource, camera: CameraModel,
+              ground_alt_msl_m: float | None, flight_id: str, camera_factory: Callable[[], FrameSource] | None,
+              on_frame: Callable[[FrameEvent], None] | None, closers: list[Callable[[], None]]) -> AirborneAssembly:
+    from gps_denied_onboard.runtime_root.airborne_pipeline import build_localization_pipeline
+    from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, RuntimeSettings
+
     link = c2.FcLink(cfg.fc_link, clock=clock, fdr=clients["c2_fc_link"], fdr_out=clients["c2_fc_link.out"])
     link_holder.append(link)
     ground = cfg.airborne.ground_alt_msl_m if ground_alt_msl_m is None else ground_alt_msl_m
