@@ -53,6 +53,7 @@ def test_patch_at_a_coarser_gsd_keeps_georeference(sim: CacheSimulator, state: P
     source = _open(sim, sim.build("a"), state).map_source()
     e, n, _ = source.frame.to_enu(LatLonAlt(MARKER[0], MARKER[1], 0.0))
     patch = source.read_patch(float(e), float(n), 40, 40, 2.0 * source.native_gsd_m)
+    assert patch.valid.all()
     g = patch.image[:, :, 0].astype(float)
     v, u = np.unravel_index(np.argmax(g), g.shape)
     me, mn = patch.pixel_to_en(u, v)
@@ -155,13 +156,14 @@ def test_every_patch_pixel_samples_the_exact_mercator_position(sim: CacheSimulat
     source = _open(sim, sim.build("coords", tiles=_coordinate_tiles(), descriptors=False), state).map_source()
     w, h, gsd = 600, 400, source.native_gsd_m
     patch = source.read_patch(13.0, -7.0, w, h, gsd)
+    assert patch.valid.all()  # well inside the 5x5 tiles: every pixel, edges included, is sampled
     checked = 0
     for u, v in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1), (w // 2, 0), (0, h // 2), (317, 211), (w - 1, h // 3)]:
         e, n = patch.pixel_to_en(u, v)
         p = source.frame.to_geodetic((float(e), float(n), 0.0))
         gx, gy = lonlat_to_pixel(p.lon_deg, p.lat_deg, Z)
         fx, fy = (gx - 0.5) % 256, (gy - 0.5) % 256  # expected sample position inside its tile
-        if not (1.0 < fx < 254.0 and 1.0 < fy < 254.0) or not patch.valid[v, u]:
+        if not (1.0 < fx < 254.0 and 1.0 < fy < 254.0):
             continue  # bilinear blends across a tile seam there
         got_x, got_y = float(patch.image[v, u, 0]), float(patch.image[v, u, 1])
         assert abs(got_x - fx) < 0.6 and abs(got_y - fy) < 0.6, (u, v, got_x - fx, got_y - fy)
@@ -183,3 +185,17 @@ def test_concurrent_reads_from_several_threads(sim: CacheSimulator, state: Path)
 
     with ThreadPoolExecutor(4) as pool:
         assert all(n == 96 * 64 for n in pool.map(work, range(8)))
+
+
+@pytest.mark.parametrize("gsd_factor", [1.0, 1.7, 4.0])
+def test_patches_inside_coverage_are_fully_valid_wherever_their_edges_fall(sim: CacheSimulator, state: Path, gsd_factor: float) -> None:
+    source = _open(sim, sim.build("cov", tiles=_coordinate_tiles(), descriptors=False), state).map_source()
+    e0, n0, e1, n1 = source.bounds_en_m
+    gsd = gsd_factor * source.native_gsd_m
+    half = 100 * gsd
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        e = float(rng.uniform(e0 + half + 5, e1 - half - 5))
+        n = float(rng.uniform(n0 + half + 5, n1 - half - 5))
+        patch = source.read_patch(e, n, 200, 200, gsd)
+        assert patch.valid.all(), (e, n, int((~patch.valid).sum()))

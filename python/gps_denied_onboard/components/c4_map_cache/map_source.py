@@ -125,12 +125,16 @@ class CacheMapSource:
             down *= 2
         ts = self._ts // down
         n_tiles = 1 << self._z
-        # Exact affine part (extrapolates correctly to the patch edges) + a sub-pixel smooth residual.
-        span = max(abs(px[0, -1] - px[0, 0]), abs(py[-1, 0] - py[0, 0]), 1.0) * 2.0 / min(width_px, height_px)
-        tx0 = max(0, int(math.floor((px.min() - span - 2) / self._ts)))
-        tx1 = min(n_tiles - 1, int(math.floor((px.max() + span + 2) / self._ts)))
-        ty0 = max(0, int(math.floor((py.min() - span - 2) / self._ts)))
-        ty1 = min(n_tiles - 1, int(math.floor((py.max() + span + 2) / self._ts)))
+        # Dense sample positions in (downsampled) global pixels, relative to a nearby reference
+        # so float32 stays precise: exact affine part + interpolated sub-pixel residual.
+        ref_x, ref_y = math.floor(px.min() / down), math.floor(py.min() / down)
+        map_x = _dense_map(px / down - 0.5 - ref_x, uu, vv, width_px, height_px)
+        map_y = _dense_map(py / down - 0.5 - ref_y, uu, vv, width_px, height_px)
+        # The tiles the samples (and their bilinear neighbours) touch, from the dense maps themselves.
+        tx0 = max(0, int(math.floor((ref_x + float(map_x.min()) - 1.0) / ts)))
+        tx1 = min(n_tiles - 1, int(math.floor((ref_x + float(map_x.max()) + 2.0) / ts)))
+        ty0 = max(0, int(math.floor((ref_y + float(map_y.min()) - 1.0) / ts)))
+        ty1 = min(n_tiles - 1, int(math.floor((ref_y + float(map_y.max()) + 2.0) / ts)))
         if tx1 < tx0 or ty1 < ty0:
             return patch
         present = [t for t in (TileXYZ(self._z, x, y) for y in range(ty0, ty1 + 1) for x in range(tx0, tx1 + 1))
@@ -141,11 +145,8 @@ class CacheMapSource:
         for t in present:
             r0, c0 = (t.y - ty0) * ts, (t.x - tx0) * ts
             mosaic[r0:r0 + ts, c0:c0 + ts] = self._bgra(t, down)[:ts, :ts]
-        # Node coordinates in the (downsampled) mosaic, pixel centres at integers; small values keep float32 precise.
-        mx = (px - tx0 * self._ts) / down - 0.5
-        my = (py - ty0 * self._ts) / down - 0.5
-        map_x = _dense_map(mx, uu, vv, width_px, height_px)
-        map_y = _dense_map(my, uu, vv, width_px, height_px)
+        map_x -= np.float32(tx0 * ts - ref_x)  # into mosaic coordinates
+        map_y -= np.float32(ty0 * ts - ref_y)
         out = cv2.remap(mosaic, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         ok = cv2.compare(out[:, :, 3], 255, cv2.CMP_EQ)  # all four bilinear neighbours valid
         bgr = cv2.cvtColor(out, cv2.COLOR_BGRA2BGR)
