@@ -229,7 +229,7 @@ def utm_epsg(lat_deg: float, lon_deg: float) -> int:
 def generate_world(spec: WorldSpec, out_dir: str | Path) -> Path:
     """Write a synthetic pair directory (map.tif, flight.tif, change.png, pair.yaml); returns it."""
     import rasterio
-    from rasterio.transform import from_origin
+    from rasterio.transform import Affine
     from rasterio.warp import transform as warp_transform
 
     out = Path(out_dir)
@@ -248,7 +248,7 @@ def generate_world(spec: WorldSpec, out_dir: str | Path) -> Path:
     # Snap the corner to a whole multiple of the GSD so the geotransform text is tidy and stable.
     x0 = round((xs[0] - half) / spec.gsd_m) * spec.gsd_m
     y0 = round((ys[0] + half) / spec.gsd_m) * spec.gsd_m
-    affine = from_origin(x0, y0, spec.gsd_m, spec.gsd_m)
+    affine = Affine(spec.gsd_m, 0.0, x0, 0.0, -spec.gsd_m, y0)
     for name, img in (("map.tif", map_img), ("flight.tif", flight_img)):
         profile = {
             "driver": "GTiff", "width": spec.size_px, "height": spec.size_px, "count": 3, "dtype": "uint8",
