@@ -40,7 +40,7 @@ class DemoParams:
     seed: int = 7
     world_px: int = 1536
     gsd_m: float = 0.5
-    duration_s: float = 20.0
+    duration_s: float = 15.0
     fps: float = 5.0
     speed_mps: float = 10.0
     agl_m: float = 100.0
