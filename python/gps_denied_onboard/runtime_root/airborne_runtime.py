@@ -20,6 +20,7 @@ error is logged with its traceback, recorded, counted and reported.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import deque
@@ -372,9 +373,9 @@ class AirborneRuntime:
         dn, de = prev.vn_mps * dt, prev.ve_mps * dt
         lat = prev.lat_deg + math.degrees(dn / 6_378_137.0)
         lon = prev.lon_deg + math.degrees(de / (6_378_137.0 * math.cos(math.radians(prev.lat_deg))))
-        return type(prev)(now, lat, lon, prev.alt_msl_m - prev.vd_mps * dt, prev.vn_mps, prev.ve_mps, prev.vd_mps,
-                          prev.cov_nn + grow, prev.cov_ne, prev.cov_ee + grow, prev.source, prev.health,
-                          prev.degradations)
+        return dataclasses.replace(prev, timestamp_ns=now, lat_deg=lat, lon_deg=lon,
+                                   alt_msl_m=prev.alt_msl_m - prev.vd_mps * dt, cov_nn=prev.cov_nn + grow,
+                                   cov_ee=prev.cov_ee + grow)
 
     def _health(self, out: Any, now: int) -> tuple[OutputHealth, str | None]:
         reasons: list[str] = []
