@@ -212,3 +212,18 @@ def test_stopped_link_refuses_and_bad_urls_are_typed() -> None:
             open_transport(url)
     with pytest.raises(FcLinkTransportError):
         open_transport("serial:/nonexistent/tty:57600")
+
+
+def test_udpin_answers_whoever_speaks_first() -> None:
+    link = FcLink(FcLinkConfig(url="udpin:127.0.0.1:0", heartbeat_rate_hz=5.0))
+    link.start()
+    try:
+        assert link.transport is not None
+        port = link.transport.local_address[1]  # type: ignore[attr-defined]
+        peer = Peer()
+        peer.addr = ("127.0.0.1", port)
+        peer.send(peer.mav.heartbeat_encode(2, 3, 0, 0, 4))
+        assert wait_for(lambda: bool(peer.of("HEARTBEAT")) and link.link_up, peer)
+        peer.sock.close()
+    finally:
+        link.stop()

@@ -41,3 +41,23 @@ def test_serial_link_resyncs_after_garbage() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_serial_device_vanishing_is_survived() -> None:
+    master, slave = os.openpty()
+    link = FcLink(FcLinkConfig(url=f"serial:{os.ttyname(slave)}:115200", link_timeout_s=0.5))
+    link.start()
+    try:
+        mav = mav2.MAVLink(None, srcSystem=1, srcComponent=1)
+        os.write(master, mav.heartbeat_encode(2, 3, 0, 0, 4).pack(mav))
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and not link.link_up:
+            time.sleep(0.02)
+        assert link.link_up
+        os.close(master)  # the USB adapter is pulled: reads fail with EIO
+        os.close(slave)
+        time.sleep(1.5)
+        assert link.thread_alive and not link.link_up
+        assert link.stats().link_drops == 1
+    finally:
+        link.stop()
