@@ -24,7 +24,7 @@ class RegistrationConfig:
     map_floor_px: float = 1.0          # georeference / cross-date misregistration floor (map px)
     min_block_weight: float = 0.12     # blocks flatter than this (mean orientation weight) are skipped
     covariance_inflation: float = 1.5  # sigma multiplier for what the model does not capture
-    min_coverage: float = 0.6          # fraction of the search window the map must cover
+    min_coverage: float = 0.4          # fraction of the frame's expected footprint the map must cover
 
     def __post_init__(self) -> None:
         if self.max_ortho_side_px < 32:
@@ -54,7 +54,7 @@ class RegistrationResult:
     score: float = 0.0             # global correlation peak (normalised)
     distinctiveness: float = 0.0   # (peak - second peak) / peak
     texture: float = 0.0           # mean orientation weight of the frame's ortho
-    coverage: float = 0.0          # fraction of the search window the map covers
+    coverage: float = 0.0          # fraction of the expected footprint the map covers
     n_blocks: int = 0
     n_inliers: int = 0
     rms_residual_px: float = float("nan")

@@ -64,7 +64,8 @@ class GeoRegistrar:
         cx = prior_east_m + ortho.east_min_rel + tw * g / 2.0
         cy = prior_north_m + ortho.north_max_rel - th * g / 2.0
         patch = self.map.read_patch(cx, cy, tw + 2 * radius, th + 2 * radius, g)
-        coverage = float(patch.valid.mean())
+        # how much of the ground the frame should see (at the prior) the map covers
+        coverage = float(patch.valid[radius:radius + th, radius:radius + tw].mean())
         base.update(coverage=coverage, search_radius_px=radius)
         if coverage < cfg.min_coverage:
             return RegistrationResult(False, "map_not_covering", **base)  # type: ignore[arg-type]
