@@ -89,6 +89,8 @@ class Renderer:
         at the image centre. Pixels whose ray misses the ground or the raster are black."""
         gsd_frame = self.frame_gsd_m(pos_enu, rpy)
         ratio = gsd_frame / self.raster.mean_gsd_m
+        if not math.isfinite(ratio):  # the centre ray misses the ground: no footprint to match
+            ratio = 1.0
         ss = self.max_supersample if ratio > 0.7 else 1
         w, h = self.camera.width * ss, self.camera.height * ss
         centre, r_nc = camera_pose(pos_enu, rpy, self.camera)

@@ -94,7 +94,7 @@ class FlightSpec:
 
 def _max_tilt(spec: FlightSpec) -> float:
     if spec.vehicle == "multirotor":
-        return math.radians(10.0)
+        return math.radians(20.0)
     return math.radians(35.0 if spec.pattern == "loiter" else 25.0)
 
 

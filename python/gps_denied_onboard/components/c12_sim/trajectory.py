@@ -123,15 +123,16 @@ def _plan_xy(spec: TrajectorySpec, rng: np.random.Generator) -> F64:
         if not horizontal:
             arr = arr[:, ::-1]
         arr += [e0, n0]
-        sigma_s = max(1.0, 0.15 * spacing / spec.speed_mps)
-    else:  # free (multirotor) or transit (fixed-wing): random waypoints
-        k = 4 if spec.pattern == "free" else 3
-        arr = np.stack([rng.uniform(e0, e1, k), rng.uniform(n0, n1, k)], axis=1)
-        sigma_s = 1.5 if spec.pattern == "free" else max(2.0, spec.speed_mps / (G * math.tan(math.radians(25))))
+        sigma_s = max(2.0, 0.15 * spacing / spec.speed_mps)
+    elif spec.pattern == "transit":
+        return _transit(spec, rng, n)
+    else:  # free (multirotor): random waypoints, flown back and forth
+        arr = np.stack([rng.uniform(e0, e1, 4), rng.uniform(n0, n1, 4)], axis=1)
+        sigma_s = 3.0
     # Extend the waypoint list back and forth until it is long enough, then smooth corners.
     sigma = sigma_s / DT_S
     run_up = int(3 * sigma) if sigma >= 1.0 else 0
-    while np.sum(np.hypot(*np.diff(arr, axis=0).T)) < (length + 2 * run_up * step) * 1.3 + 1.0:
+    while np.sum(np.hypot(*np.diff(arr, axis=0).T)) < (length + 4 * run_up * step) * 1.3 + 1.0:
         arr = np.concatenate([arr, arr[::-1][1:]])
     track = _resample_polyline(arr, step)
     track = _gauss_smooth(track, sigma)
@@ -140,6 +141,27 @@ def _plan_xy(spec: TrajectorySpec, rng: np.random.Generator) -> F64:
     if track.shape[0] < n:
         raise FlightPlanError("the planned track is too short", value=track.shape[0])
     return track[:n]
+
+
+def _transit(spec: TrajectorySpec, rng: np.random.Generator, n: int) -> F64:
+    """A fixed-wing leg: constant speed, a gentle constant turn (0-1.5 deg/s, so some
+    bank), placed at random where it fits the area; straight if a turn does not fit."""
+    e0, n0, e1, n1 = spec.area_en
+    t = np.arange(n) * DT_S
+    heading0 = rng.uniform(0, 2 * math.pi)
+    rate = math.radians(rng.uniform(0.0, 1.5)) * rng.choice([-1.0, 1.0])
+    for turn_rate in (rate, 0.0):
+        for k in range(36):  # try headings around the circle: the longest axis fits best
+            hd = heading0 + k * math.radians(10) + turn_rate * t
+            step = spec.speed_mps * DT_S
+            xy = np.cumsum(np.stack([np.sin(hd) * step, np.cos(hd) * step], axis=1), axis=0)
+            lo, hi = xy.min(axis=0), xy.max(axis=0)
+            slack = np.array([e1 - e0, n1 - n0]) - (hi - lo)
+            if np.all(slack >= 0):
+                offset = np.array([e0, n0]) - lo + rng.uniform(0, 1, 2) * slack
+                return xy + offset
+    raise FlightPlanError("the transit leg is longer than the map: shorten the flight or use loiter",
+                          field="duration_s", value=spec.duration_s)
 
 
 def _derivative(x: F64) -> F64:
@@ -153,7 +175,10 @@ def make_trajectory(spec: TrajectorySpec, rng: np.random.Generator) -> Trajector
     t = np.arange(n, dtype=np.float64) * DT_S
     # Gentle altitude variation (a few % of AGL) as real flights never hold height exactly.
     ph = rng.uniform(0, 2 * math.pi)
-    height = spec.agl_m * (1.0 + 0.02 * np.sin(2 * math.pi * t / max(spec.duration_s, 1.0) + ph))
+    # Slow (period >= 2 min), small (<= 2 %) height wander; vertical speed stays below 0.5 m/s.
+    period = max(spec.duration_s, 120.0)
+    amplitude = min(0.02 * spec.agl_m, 0.5 * period / (2 * math.pi))
+    height = spec.agl_m + amplitude * np.sin(2 * math.pi * t / period + ph)
     pos = np.column_stack([xy, height])
     ned = np.column_stack([pos[:, 1], pos[:, 0], -pos[:, 2]])
     vel = _gauss_smooth(_derivative(ned), 5)
@@ -171,7 +196,7 @@ def make_trajectory(spec: TrajectorySpec, rng: np.random.Generator) -> Trajector
         else:
             course = np.interp(np.arange(n), np.flatnonzero(valid), course[valid])
         yaw = _gauss_smooth(course[:, None], 50)[:, 0]
-        drag = 0.35
+        drag = 0.15  # 1/s: ~9 deg of tilt at 10 m/s airspeed
         for i in range(n):
             f = acc[i] - np.array([0.0, 0.0, G]) + drag * (vel[i] - wind)
             z_b = -f / np.linalg.norm(f)
