@@ -22,6 +22,20 @@ from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, Ru
 from gps_denied_onboard.runtime_root.airborne_runtime_camera import CapturedFrame
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`demo_main` / `run_main` configure the project's logger (level, handler) as a
+    binary would; give the next test the logging it had."""
+    import logging
+
+    gdn = logging.getLogger("gdn")
+    level, handlers, propagate = gdn.level, list(gdn.handlers), gdn.propagate
+    yield
+    gdn.setLevel(level)
+    gdn.handlers[:] = handlers
+    gdn.propagate = propagate
+
+
 @dataclass(frozen=True)
 class Out:
     timestamp_ns: int
