@@ -194,7 +194,23 @@ def _plots(result: Any, out: Path) -> list[Path]:
     path = out / "error.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return [path]
+    paths = [path]
+    track = [r for r in rows if r.est_ne_m is not None and r.truth_ne_m is not None]
+    if track:
+        fig, ax = plt.subplots(figsize=(6, 6))
+        ax.plot([r.truth_ne_m[1] for r in track], [r.truth_ne_m[0] for r in track], "k-", lw=2, label="truth")
+        ax.plot([r.est_ne_m[1] for r in track], [r.est_ne_m[0] for r in track], ".", ms=4,
+                label="fused estimate at each frame")
+        ax.set_xlabel("east [m]")
+        ax.set_ylabel("north [m]")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        paths.append(out / "track.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths
 
 
 def _summary(result: Any, prep: Prepared, out: Path, say: Any, msg_type: str = "GPS_INPUT") -> bool:

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from gps_denied_onboard._types import MapSource
-from gps_denied_onboard.autopilot_emulator import AutopilotEmulator, EmulatorReport, FaultPlan, FlightTrack
+from gps_denied_onboard.autopilot_emulator import (
+    AutopilotEmulator,
+    EmulatorReport,
+    FaultPlan,
+    FlightTrack,
+    ne_error_m,
+)
 from gps_denied_onboard.clock import WallClock
 from gps_denied_onboard.config import GdnConfig
 from gps_denied_onboard.dataset import FlightDataset, read_flight
@@ -43,6 +49,8 @@ class FrameRow:
     error_m: float | None
     sigma_m: float | None
     processing_ms: float
+    est_ne_m: tuple[float, float] | None = None  # estimate, metres north/east of the flight's first truth
+    truth_ne_m: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,20 +111,22 @@ def run_rehearsal(
     emu = AutopilotEmulator(track, faults=faults, clock=clock)
     cfg = rehearsal_config(config or GdnConfig(), emu.url, fdr_root)
     rows: list[FrameRow] = []
+    origin = track.truth_at(int(ds.frames[0].t_ns))
 
     def frame_event(ev: FrameEvent) -> None:
         flight_ns = emu.flight_from_mono(ev.capture_ns)
         err = sigma = None
+        est_ne = truth_ne = None
         out = ev.output
         if track.covers(flight_ns) and out is not None and out.source != "none":
-            from gps_denied_onboard.autopilot_emulator import ne_error_m
-
             truth = track.truth_at(flight_ns)
             dn, de = ne_error_m(out.lat_deg, out.lon_deg, truth.lat_deg, truth.lon_deg)
             err = (dn * dn + de * de) ** 0.5
             sigma = (out.cov_nn + out.cov_ee) ** 0.5
-        row = FrameRow(ev.index, ev.capture_ns, flight_ns, bool(ev.report.accepted), str(ev.report.reason), str(out.source),
-                       str(out.health), err, sigma, ev.processing_ms)
+            truth_ne = ne_error_m(truth.lat_deg, truth.lon_deg, origin.lat_deg, origin.lon_deg)
+            est_ne = (truth_ne[0] + dn, truth_ne[1] + de)
+        row = FrameRow(ev.index, ev.capture_ns, flight_ns, bool(ev.report.accepted), str(ev.report.reason),
+                       str(out.source), str(out.health), err, sigma, ev.processing_ms, est_ne, truth_ne)
         rows.append(row)
         if on_row is not None:
             on_row(row)
