@@ -11,6 +11,7 @@ simulator and the scorer agree with the map to the millimetre.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,14 +149,18 @@ class GeoRaster:
 def load_georaster(path: str | Path, *, ground_alt_m: float = 0.0) -> GeoRaster:
     """Open a georeferenced raster (rasterio): 1, 3 or 4 bands (alpha marks validity)."""
     import rasterio
-    from rasterio.errors import RasterioError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
     from rasterio.warp import transform as warp_transform
 
     p = Path(path)
     if not p.is_file():
         raise RasterError("raster file does not exist", path=p)
     try:
-        with rasterio.open(p) as ds:
+        with warnings.catch_warnings():
+            # A plain image opens with an identity transform and a warning; we refuse it below.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            ds = rasterio.open(p)
+        with ds:
             if ds.crs is None:
                 raise RasterError("raster has no CRS (needs a GeoTIFF, or a world file plus .prj)", path=p, field="crs")
             if ds.transform.is_identity:

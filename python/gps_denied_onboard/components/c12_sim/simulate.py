@@ -194,8 +194,12 @@ def simulate_flight(pair: Pair, spec: FlightSpec, out_dir: str | Path, *, overwr
     wb = tuple(float(v) for v in 1.0 + spec.effects.white_balance_jitter * wb_rng.standard_normal(3))
     with FlightWriter(out_dir, meta, camera, overwrite=overwrite, rate_hz=spec.fps) as writer:
         gain = 1.0
+        coverage: list[float] = []
         for k, i in enumerate(frame_idx):
             image, _gsd = renderer.render(traj.pos_enu[i], traj.rpy[i])
+            # Share of the frame showing map (pure black = off the raster); recorded, as the
+            # localizer's task gets harder where the footprint leaves the map.
+            coverage.append(float(np.count_nonzero(image.max(axis=2))) / (image.shape[0] * image.shape[1]))
             frame_rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 13, k]))
             gain = float(np.clip(gain * (1.0 + spec.effects.exposure_jitter * frame_rng.standard_normal()), 0.6, 1.5))
             blur = _blur_vector(traj, int(i), camera, spec.effects.exposure_time_s)
@@ -213,6 +217,7 @@ def simulate_flight(pair: Pair, spec: FlightSpec, out_dir: str | Path, *, overwr
         writer.set_stream("groundtruth", t_ns[gt_idx], gt)
         if spec.prior_sigma_m is not None:
             writer.set_stream("prior", *_prior(traj, spec, flight_r, t_ns, frame_idx, rng_prior))
+        meta.extra["sim"]["min_frame_coverage"] = round(min(coverage), 4)
     del rng_img
     return Path(out_dir)
 
