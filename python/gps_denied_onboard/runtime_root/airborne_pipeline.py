@@ -150,7 +150,8 @@ class LocalizationPipeline:
         self.registrar = GeoRegistrar(map_source, camera, RegistrationConfig(
             max_ortho_side_px=config.max_ortho_side_px, max_search_radius_px=config.max_search_radius_px,
             attitude_sigma_rad=att_sigma, yaw_sigma_rad=math.radians(config.yaw_sigma_deg),
-            height_sigma_frac=config.altitude_sigma_frac, covariance_inflation=config.covariance_inflation))
+            height_sigma_frac=config.altitude_sigma_frac, covariance_inflation=config.covariance_inflation,
+            pose_solve=config.pose_solve))
         self._reloc_registrar = GeoRegistrar(map_source, camera, RegistrationConfig(
             max_ortho_side_px=max(64, config.max_ortho_side_px // 2), max_search_radius_px=10_000,
             attitude_sigma_rad=att_sigma, yaw_sigma_rad=math.radians(config.yaw_sigma_deg),

@@ -11,8 +11,9 @@ class LocalizationConfig:
     yaw_sigma_deg: float = 3.0               # autopilot heading accuracy (magnetometer)
     altitude_sigma_frac: float = 0.03        # altimeter accuracy, fraction of height above ground
     max_ortho_side_px: int = 320             # registration template size cap (time budget)
+    pose_solve: bool = True                  # full pose from correspondences (False: trust attitude)
     max_search_radius_px: int = 96           # wider uncertainty -> global relocalisation (C6)
-    min_distinctiveness: float = 0.22        # C9 peak-uniqueness gate while tracking
+    min_distinctiveness: float = 0.15        # C9 peak-uniqueness gate while tracking (C5 gates next)
     relocalization_min_distinctiveness: float = 0.30
     relocalization_candidates: int = 3       # C6 candidates verified per frame
     relocalization_confirmations: int = 2    # agreeing fixes before (re)initialising
