@@ -138,3 +138,12 @@ def test_airborne_localizer_through_the_runner(flight: Path, tmp_path: Path) -> 
         pytest.skip(str(exc))
     report = runner.bench_flight(flight, tmp_path / "b", localizer="airborne", plots=False)
     assert report["frames"] == 7 and report["track_ticks"] > 0
+
+
+def test_realtime_mode_paces_frames_at_capture_time(flight: Path, tmp_path: Path) -> None:
+    report = runner.bench_flight(flight, tmp_path / "rt", localizer="baseline", realtime=True, plots=False)
+    assert report["realtime"] is True
+    # 3 s of flight cannot be replayed in real time faster than 3 s.
+    assert report["resources"]["wall_s"] >= 0.95 * report["duration_s"]
+    fast = runner.bench_flight(flight, tmp_path / "fast", localizer="baseline", plots=False)
+    assert fast["resources"]["realtime_factor"] > report["resources"]["realtime_factor"]
