@@ -96,6 +96,9 @@ class FlightWriter:
                 raise DatasetError("refusing to overwrite a directory that is not a flight dataset", path=self.root)
             shutil.rmtree(self.root)
         (self.root / CAM_DATA_DIR).mkdir(parents=True, exist_ok=True)
+        # flight.yaml first (rewritten on close): an interrupted write is still recognisably a
+        # flight directory, so a later `overwrite` may replace it.
+        (self.root / FLIGHT_YAML).write_text(meta_yaml(meta), encoding="utf-8")
         self.meta = meta
         self.camera = camera
         self._rate_hz = rate_hz

@@ -14,6 +14,7 @@ from EXIF FocalPlaneXResolution, else a table of known camera models, else the
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ def read_photo(path: str | Path) -> Photo:
     except ValueError:
         raise PhotoMetadataError("not 'YYYY:MM:DD HH:MM:SS'", path=p, field="DateTimeOriginal", value=stamp) from None
     subsec = str(sub.get(_TAGS["SubsecTimeOriginal"], "") or "").strip("\x00 ")
-    t_ns = int(when.timestamp()) * 1_000_000_000 + (int(subsec.ljust(9, "0")[:9]) if subsec.isdigit() else 0)
+    t_ns = calendar.timegm(when.timetuple()) * 1_000_000_000 + (int(subsec.ljust(9, "0")[:9]) if subsec.isdigit() else 0)
     focal_mm = sub.get(_TAGS["FocalLength"])
     if focal_mm is None or _rational(focal_mm) <= 0:
         raise PhotoMetadataError("missing EXIF field", path=p, field="FocalLength", value=focal_mm)

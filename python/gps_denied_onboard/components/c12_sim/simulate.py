@@ -184,7 +184,7 @@ def simulate_flight(pair: Pair, spec: FlightSpec, out_dir: str | Path, *, overwr
     frame_idx = np.arange(0, int(round(spec.duration_s / DT_S)) + 1, step)
     notes = (f"simulated {spec.vehicle} {spec.pattern} over {pair.pair_id} at {agl:.0f} m AGL, "
              f"{spec.speed_mps:g} m/s, seed {spec.seed}") + (f"; {note}" if note else "")
-    # The map hint is stored relative to the flight when it can be, so flights stay movable with their pair.
+    # The map hint is absolute: a flight directory can then be moved or copied on its own.
     meta = FlightMeta(
         FORMAT_VERSION, spec.vehicle, ground, notes, map=str(map_r.path.resolve()),
         extra={"sim": {"pair_id": pair.pair_id, "pair_dir": str(pair.root.resolve()), "agl_m": round(agl, 3),
