@@ -176,7 +176,7 @@ def simulate_flight(pair: Pair, spec: FlightSpec, out_dir: str | Path, *, overwr
     camera = spec.camera.model()
     renderer = Renderer(flight_r, camera)
     seq = np.random.SeedSequence([spec.seed, 12])
-    rng_plan, rng_tel, rng_img, rng_prior = (np.random.default_rng(s) for s in seq.spawn(4))
+    rng_plan, rng_tel, rng_wb, rng_prior = (np.random.default_rng(s) for s in seq.spawn(4))
     agl, tspec, note = plan(spec, flight_r, renderer, rng_plan)
     traj = make_trajectory(tspec, rng_plan)
     t_ns = _T0_NS + np.round(traj.t_s * 1e9).astype(np.int64)
@@ -190,8 +190,7 @@ def simulate_flight(pair: Pair, spec: FlightSpec, out_dir: str | Path, *, overwr
         extra={"sim": {"pair_id": pair.pair_id, "pair_dir": str(pair.root.resolve()), "agl_m": round(agl, 3),
                        "spec": _plain(asdict(spec)), "map_mean_gsd_m": map_r.mean_gsd_m}},
     )
-    wb_rng = np.random.default_rng(seq.spawn(1)[0])
-    wb = tuple(float(v) for v in 1.0 + spec.effects.white_balance_jitter * wb_rng.standard_normal(3))
+    wb = tuple(float(v) for v in 1.0 + spec.effects.white_balance_jitter * rng_wb.standard_normal(3))
     with FlightWriter(out_dir, meta, camera, overwrite=overwrite, rate_hz=spec.fps) as writer:
         gain = 1.0
         coverage: list[float] = []
@@ -218,7 +217,6 @@ def simulate_flight(pair: Pair, spec: FlightSpec, out_dir: str | Path, *, overwr
         if spec.prior_sigma_m is not None:
             writer.set_stream("prior", *_prior(traj, spec, flight_r, t_ns, frame_idx, rng_prior))
         meta.extra["sim"]["min_frame_coverage"] = round(min(coverage), 4)
-    del rng_img
     return Path(out_dir)
 
 
