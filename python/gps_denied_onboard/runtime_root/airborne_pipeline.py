@@ -266,8 +266,9 @@ class LocalizationPipeline:
             if self._confirmed:
                 return self._fuse_tracking(t_ns, res, flags)
             # carried only by a prior (or by VO after being lost): the first fix must pass
-            # the relocalisation gates and be confirmed before it steers the filter
-            return self._candidate(t_ns, res, flags, reloc=True)
+            # the relocalisation gates and agree with the estimate; the search window is
+            # as tight as when tracking, so one fix is enough (whole-map searches need more)
+            return self._candidate(t_ns, res, flags, reloc=True, confirmations=1)
         self._confirmed = False
         return self._relocalize(t_ns, image, R, alt[0], ortho, field, flags, around=est)
 
@@ -321,7 +322,8 @@ class LocalizationPipeline:
             return self._refuse(t_ns, out.reason, flags, attempted=True, res=res)
         return self._accept(t_ns, res, flags, "track")
 
-    def _candidate(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], reloc: bool) -> FrameReport:
+    def _candidate(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], reloc: bool,
+                   confirmations: int | None = None) -> FrameReport:
         """A fix with no running filter: (re)initialise only after agreeing confirmations."""
         why = self._gate(res, reloc=reloc)
         if why:
@@ -336,7 +338,8 @@ class LocalizationPipeline:
             kept.append((pt, pne, pcov))
         agree = [p for p in kept if consistent(ne, res.cov_ne, p[1], p[2])]
         self._pending = [p for p in kept if p in agree] + [(t_ns, ne, res.cov_ne.copy())]
-        if len(agree) + 1 < self.integrity.relocalization_confirmations:
+        need = self.integrity.relocalization_confirmations if confirmations is None else confirmations
+        if len(agree) + 1 < need:
             return self._refuse(t_ns, "awaiting_confirmation", flags, attempted=True, res=res, mode="reloc")
         est = self.ekf.estimate(t_ns)
         if est is not None and not consistent(ne, res.cov_ne, (est.north_m, est.east_m), est.cov_ne):
@@ -451,8 +454,13 @@ class LocalizationPipeline:
         vd = self._vertical_speed(t_ns)
         if est is None:
             return self._uninitialised_output(t_ns, alt_msl, vd)
-        rep = self.health.report(t_ns, True, est.position_sigma_m)
-        if self._last_update_ns is None or (t_ns - self._last_update_ns) * 1e-9 > 1.0:
+        localized = self.health.last_fix_ns is not None
+        # Until the first confirmed fix the filter only carries an external prior: the
+        # position is given with its (prior) covariance but it is not a vision solution.
+        rep = self.health.report(t_ns, localized, est.position_sigma_m)
+        if not localized:
+            source = "none"
+        elif self._last_update_ns is None or (t_ns - self._last_update_ns) * 1e-9 > 1.0:
             source = "predict"
         else:
             source = self._last_source

@@ -35,7 +35,7 @@ def test_good_registration_passes() -> None:
         ({"score": 0.0}, "weak_peak"),
         ({"distinctiveness": 0.05}, "ambiguous_peak"),
         ({"n_inliers": 3}, "too_few_inliers"),
-        ({"n_blocks": 12, "n_inliers": 6}, "low_inlier_ratio"),
+        ({"n_blocks": 12, "n_inliers": 5}, "low_inlier_ratio"),
         ({"rms_residual_px": 20.0}, "large_residuals"),
         ({"rms_residual_px": math.nan}, "large_residuals"),
         ({"chi2_dof": 1e3}, "inconsistent_geometry"),

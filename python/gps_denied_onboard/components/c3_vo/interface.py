@@ -14,7 +14,7 @@ class VoConfig:
     min_distinctiveness: float = 0.15
     min_score: float = 0.15
     attitude_rate_sigma_rad: float = 0.003  # unmodelled attitude change between frames
-    max_gap_s: float = 1.0               # older previous frames are not used (motion too large)
+    max_gap_s: float = 2.5               # older previous frames are not used (motion too large)
 
     def __post_init__(self) -> None:
         if not 0.2 <= self.template_fraction <= 0.9:

@@ -30,7 +30,7 @@ class IntegrityConfig:
     min_distinctiveness: float = 0.22
     min_score: float = 0.04
     min_inliers: int = 5
-    min_inlier_ratio: float = 0.6
+    min_inlier_ratio: float = 0.5
     max_rms_residual_px: float = 6.0
     max_chi2_dof: float = 40.0
     relocalization_min_distinctiveness: float = 0.30
