@@ -83,7 +83,7 @@ def test_suite_runs_synthetic_and_skips_absent_data(tmp_path: Path, capsys: pyte
     assert rc == 0
     out = capsys.readouterr().out
     assert "synth" in out and "missing_pair" in out and "skipped" in out
-    assert "totals: 1/2 ok, 0 failed, 1 skipped" in out
+    assert "totals: 1/2 ok, 0 failed, 1 skipped" in out and "(0 runs output no position)" in out
     summary = json.loads((work / "suite_report.json").read_text())
     assert summary["totals"]["pooled_fused_ticks"] == 21
     # A second run reuses the generated flight (same spec) instead of rendering it again.

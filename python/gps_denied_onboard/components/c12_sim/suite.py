@@ -232,6 +232,8 @@ def suite_totals(outcomes: list[RunOutcome]) -> dict[str, Any]:
         "skipped": sum(o.status == "skipped" for o in outcomes),
         "frames": frames, "fixes_accepted": accepted, "absolute_fix_rate": accepted / frames if frames else None,
         "pooled_fused_ticks": int(arr.size),
+        # Pooled errors only see ticks with a position: a run that output none must stay visible.
+        "runs_without_position": sum(1 for o in ok if not o.report.get("fused")),
         "pooled_cep50_px": float(np.percentile(arr, 50)) if arr.size else None,
         "pooled_cep95_px": float(np.percentile(arr, 95)) if arr.size else None,
         "worst_latency_p99_ms": max(lat99) if lat99 else None,
@@ -247,19 +249,20 @@ def _f(v: Any, fmt: str) -> str:
 
 def format_table(outcomes: list[RunOutcome]) -> str:
     """The per-run table and the totals line, as printed by `operator bench --suite`."""
-    head = (f"{'run':<26} {'kind':<9} {'frm':>4} {'agl m':>6} {'m/px':>6} {'CEP50 m':>8} {'CEP50 px':>8} "
+    nw = max([26] + [len(o.name) for o in outcomes])
+    head = (f"{'run':<{nw}} {'kind':<9} {'frm':>4} {'agl m':>6} {'m/px':>6} {'CEP50 m':>8} {'CEP50 px':>8} "
             f"{'CEP95 px':>8} {'fix %':>6} {'false %':>7} {'avail %':>7} {'TTFF s':>6} {'p50 ms':>7} "
             f"{'p99 ms':>7}  status")
     lines = [head, "-" * len(head)]
     for o in outcomes:
         r = o.report
         if o.status != "ok":
-            lines.append(f"{o.name:<26} {o.kind:<9} {o.status}: {o.reason}")
+            lines.append(f"{o.name:<{nw}} {o.kind:<9} {o.status}: {o.reason}")
             continue
         fused = r.get("fused") or {}
         avail = r["availability_after_first_fix"]
         lines.append(
-            f"{o.name:<26} {o.kind:<9} {r['frames']:>4} {_f(r.get('agl_m'), '6.0f')} {_f(r['map_gsd_m'], '6.2f')} "
+            f"{o.name:<{nw}} {o.kind:<9} {r['frames']:>4} {_f(r.get('agl_m'), '6.0f')} {_f(r['map_gsd_m'], '6.2f')} "
             f"{_f(fused.get('cep50_m'), '8.2f')} {_f(fused.get('cep50_px'), '8.2f')} "
             f"{_f(fused.get('cep95_px'), '8.2f')} {100 * r['absolute_fix_rate']:>6.1f} "
             f"{_f(None if r['false_fix_rate'] is None else 100 * r['false_fix_rate'], '7.1f')} "
@@ -271,7 +274,8 @@ def format_table(outcomes: list[RunOutcome]) -> str:
     lines.append(
         f"totals: {t['ok']}/{t['runs']} ok, {t['failed']} failed, {t['skipped']} skipped; {t['frames']} frames, "
         f"fix rate {_f(None if t['absolute_fix_rate'] is None else 100 * t['absolute_fix_rate'], '.1f')} %, "
-        f"pooled fused CEP50 {_f(t['pooled_cep50_px'], '.2f')} px, CEP95 {_f(t['pooled_cep95_px'], '.2f')} px, "
+        f"pooled fused CEP50 {_f(t['pooled_cep50_px'], '.2f')} px, CEP95 {_f(t['pooled_cep95_px'], '.2f')} px "
+        f"({t['runs_without_position']} runs output no position), "
         f"worst p99 latency {_f(t['worst_latency_p99_ms'], '.1f')} ms"
     )
     return "\n".join(lines)
