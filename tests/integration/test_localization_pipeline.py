@@ -8,13 +8,13 @@ import math
 
 import numpy as np
 import pytest
-from tests.integration.localization_flightgen import synthetic_world_pair
 
 from gps_denied_onboard._types import CameraModel, EnuFrame, LatLonAlt, ned_from_camera
 from gps_denied_onboard.clock import FakeClock
 from gps_denied_onboard.components.c7_geo_registration import InMemoryMap, render_view
 from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.runtime_root.airborne_pipeline import build_localization_pipeline
+from tests.integration.localization_flightgen import synthetic_world_pair
 
 CAM = CameraModel(640, 480, 457.0, 457.0, 319.5, 239.5)
 H = 228.5

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from gps_denied_onboard._types import LatLonAlt
+from gps_denied_onboard.components.c7_geo_registration import GeoRasterMap
+from gps_denied_onboard.dataset import read_estimates, read_flight
+from gps_denied_onboard.runtime_root.airborne_replay import replay_flight
 from tests.integration.localization_flightgen import (
     synthesize_flight,
     synthetic_world_pair,
     track_errors_m,
     write_geotiff,
 )
-
-from gps_denied_onboard._types import LatLonAlt
-from gps_denied_onboard.components.c7_geo_registration import GeoRasterMap
-from gps_denied_onboard.dataset import read_estimates, read_flight
-from gps_denied_onboard.runtime_root.airborne_replay import replay_flight
 
 
 @pytest.fixture(scope="module")

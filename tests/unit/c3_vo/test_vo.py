@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.integration.localization_flightgen import synthetic_world_pair
 
 from gps_denied_onboard._types import CameraModel, EnuFrame, LatLonAlt, ned_from_camera
 from gps_denied_onboard.components.c3_vo import OrthoOdometry
@@ -20,6 +19,7 @@ from gps_denied_onboard.components.c7_geo_registration import (
     render_view,
     to_gray,
 )
+from tests.integration.localization_flightgen import synthetic_world_pair
 
 CAM = CameraModel(640, 480, 457.0, 457.0, 319.5, 239.5)
 H = 228.5

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from tests.integration.localization_flightgen import synthetic_world_pair
 
 from gps_denied_onboard._types import EnuFrame, LatLonAlt
 from gps_denied_onboard.components.c6_place_recognition import (
@@ -17,6 +16,7 @@ from gps_denied_onboard.components.c6_place_recognition import (
 )
 from gps_denied_onboard.components.c7_geo_registration import InMemoryMap
 from gps_denied_onboard.components.c8_inference import DescriptorExtractor
+from tests.integration.localization_flightgen import synthetic_world_pair
 
 
 def test_descriptor_contract() -> None:
