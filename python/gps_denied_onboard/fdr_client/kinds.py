@@ -151,4 +151,15 @@ KINDS: dict[str, KindSpec] = {
         fields={"flight_id": "string", "session_id": "string", "total": "integer", "uploaded": "integer",
                 "already_accepted": "integer", "failed": "integer", "retries": "integer", "bytes_sent": "integer"},
     ),
+    # ---- localization pipeline (producer "localization": C7 fixes, C9 decisions) ----------
+    "c7.fix": KindSpec(
+        doc="one registration attempt of a frame (t_ns = capture time): accepted into the filter or refused, why",
+        fields={"t_ns": "integer", "accepted": "boolean", "mode": "string", "reason": "string", "lat": "number",
+                "lon": "number", "cov": "array", "score": "number", "distinctiveness": "number", "inliers": "integer"},
+        optional=frozenset({"reason", "lat", "lon", "cov", "score", "distinctiveness", "inliers"}),
+    ),
+    "c9.gnss_disagreement": KindSpec(
+        doc="a GNSS position disagreed with vision beyond its claimed accuracy (spoofing/jamming flag raised)",
+        fields={"t_ns": "integer", "lat": "number", "lon": "number", "sigma_m": "number"},
+    ),
 }
