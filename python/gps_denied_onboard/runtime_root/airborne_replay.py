@@ -70,6 +70,10 @@ def open_map(flight: FlightDataset | None, map_path: Path | None, cache_dir: Pat
         except ImportError as exc:
             raise ReplayError(f"this build has no map-cache component (c4_map_cache): {exc}") from exc
         keys = list(trusted_keys) or [Path(p) for p in os.environ.get("GDN_TRUSTED_KEYS", "").split(os.pathsep) if p]
+        if not keys:  # the vehicle's configured operator keys (airborne.trusted_keys), where installed
+            from gps_denied_onboard.config.schema import GdnConfig
+
+            keys = [Path(k) for k in GdnConfig().airborne.trusted_keys if Path(k).is_file()]
         if not keys:
             raise ReplayError("a cache needs trusted operator public keys: pass --trusted-key PEM (or set GDN_TRUSTED_KEYS)")
         state = cache_state or Path(cache_dir) / ".." / ".gdn_accepted_versions.json"
