@@ -109,3 +109,17 @@ def test_map_of_somewhere_else_gives_no_fix(worlds: dict[str, Path], tmp_path: P
     assert set(est.track.health) == {"lost"} and set(est.track.source) == {"none"}
     # an uninitialised output still claims a covariance that covers the whole map
     assert math.sqrt(est.track.cov[0, 0]) > 500.0
+
+
+def test_no_prior_relocalisation_through_tile_retrieval(worlds: dict[str, Path], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Maps too large for an exhaustive search go through C6 retrieval + C7 verification."""
+    import gps_denied_onboard.runtime_root.airborne_pipeline as ap
+
+    monkeypatch.setattr(ap, "_EXHAUSTIVE_MAX_PX", 0)  # force the retrieval branch on this small map
+    fl = synthesize_flight(GeoRasterMap(worlds["flight"]), tmp_path / "flight", gsd_m=1.0, seconds=5.0, seed=6)
+    res = replay_flight(fl, tmp_path / "out", map_path=worlds["map"])
+    s = track_errors_m(fl, tmp_path / "out")
+    assert res.relocalizations >= 1 and s["fix_rate"] >= 0.5
+    errs = _errors_vs_sigma(fl, tmp_path / "out")
+    assert all(e < 5 * sig for e, _, sig in errs)
