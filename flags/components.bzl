@@ -59,6 +59,10 @@ def component_gates():
                 flag_values = {":" + name: "True"},
             )
 
+def component_libraries(components = COMPONENTS):
+    """The py_library labels of `components` (every component by default)."""
+    return ["//python/gps_denied_onboard/components/%s" % c for c in components]
+
 def gated_components(binary):
     """The `deps` of `binary`: each component library under its gate."""
     deps = []

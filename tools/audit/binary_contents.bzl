@@ -2,6 +2,8 @@
 test can audit what a build-time gate let in. `gate_overrides` builds the binary
 with some gates flipped (a Starlark transition), to prove the audit bites."""
 
+load("//flags:components.bzl", "BINARIES", "COMPONENTS")
+
 def _flip_gates_impl(settings, attr):
     out = {}
     for flag, value in attr.gate_overrides.items():
@@ -12,23 +14,7 @@ def _flip_gates_impl(settings, attr):
     return out
 
 # Every gate the transition may set (transitions must declare their outputs).
-_BINARIES = ["airborne", "operator", "demo"]
-_COMPONENTS = [
-    "c1_camera",
-    "c2_fc_link",
-    "c3_vo",
-    "c4_map_cache",
-    "c5_state",
-    "c6_place_recognition",
-    "c7_geo_registration",
-    "c8_inference",
-    "c9_integrity",
-    "c10_provisioning",
-    "c11_tile_manager",
-    "c12_sim",
-    "c13_fdr",
-]
-_ALL_GATES = ["//flags:%s_%s" % (b, c) for b in _BINARIES for c in _COMPONENTS]
+_ALL_GATES = ["//flags:%s_%s" % (b, c) for b in BINARIES for c in COMPONENTS]
 
 _flip_gates = transition(
     implementation = _flip_gates_impl,
