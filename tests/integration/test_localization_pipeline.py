@@ -58,6 +58,7 @@ def test_pipeline_api_end_to_end(maps) -> None:
     sink = Sink()
     pipe = build_localization_pipeline(LocalizationConfig(), m, CAM, FakeClock(), ground_alt_msl_m=300.0, record_sink=sink)
     assert pipe.output(0).source == "none" and pipe.output(0).health == "lost"
+    assert pipe.output(0).speed_sigma_mps is None  # no filter state yet: unknown, not zero
     reps = _fly(pipe, f, 16, nan_from=8)
     assert any(r.accepted for _, _, _, r in reps[:8])
     # NaN samples are dropped; 0.5 s after the last good one the telemetry is stale
@@ -66,6 +67,11 @@ def test_pipeline_api_end_to_end(maps) -> None:
     for dt in (0, 50 * MS, 100 * MS):  # between frames: predicted, never raises
         out = pipe.output(t_last + dt)
         assert out.source in ("fix", "vo", "predict") and math.isfinite(out.lat_deg)
+    # the velocity covariance is the filter's, and it grows while only predicting
+    s_now, s_later = pipe.output(t_last).speed_sigma_mps, pipe.output(t_last + 3000 * MS).speed_sigma_mps
+    assert s_now is not None and s_later is not None and 0.0 < s_now < s_later
+    est = pipe.ekf.estimate(t_last)
+    assert pipe.output(t_last).cov_vnvn == pytest.approx(float(est.covariance[2, 2]))
     out = pipe.output(t_last + 3000 * MS)
     assert out.health == "degraded" and "stale_telemetry" in out.degradations
     # the truth is inside the claimed 3 sigma at the last good frame

@@ -75,6 +75,16 @@ class FusedOutput:
     source: str   # fix | vo | predict | none
     health: str   # ok | degraded | lost
     degradations: tuple[str, ...] = ()
+    # horizontal velocity covariance (m²/s²); NaN before the filter holds a state
+    cov_vnvn: float = float("nan")
+    cov_vnve: float = float("nan")
+    cov_veve: float = float("nan")
+
+    @property
+    def speed_sigma_mps(self) -> float | None:
+        """1-sigma horizontal speed (the larger axis), None when unknown."""
+        var = max(self.cov_vnvn, self.cov_veve)
+        return math.sqrt(var) if math.isfinite(var) and var > 0 else None
 
 
 @dataclass(frozen=True)
@@ -466,8 +476,10 @@ class LocalizationPipeline:
             source = self._last_source
         lat, lon = self._latlon(est.north_m, est.east_m)
         c = est.cov_ne
+        cv = est.covariance
         return FusedOutput(t_ns, lat, lon, alt_msl, est.vn_mps, est.ve_mps, vd, float(c[0, 0]), float(c[0, 1]),
-                           float(c[1, 1]), source, rep.health.value, tuple(sorted(d.value for d in rep.degradations)))
+                           float(c[1, 1]), source, rep.health.value, tuple(sorted(d.value for d in rep.degradations)),
+                           float(cv[2, 2]), float(cv[2, 3]), float(cv[3, 3]))
 
     def _uninitialised_output(self, t_ns: int, alt_msl: float, vd: float) -> FusedOutput:
         """Before the first fix: the prior (or the map centre) with an honest, huge covariance."""

@@ -341,25 +341,13 @@ class AirborneRuntime:
             except Exception as exc:  # noqa: BLE001 - thread boundary: keep the autopilot fed
                 self._worker_error("output", exc, self._fdr_output)
 
-    def _speed_sigma(self, now: int) -> float | None:
-        """1-sigma horizontal speed from the filter's velocity covariance (FusedOutput
-        has none): right after (re)initialisation the velocity is barely known and
-        the autopilot must be told so, or its velocity gate rejects the fix."""
-        ekf = getattr(self._pipe, "ekf", None)
-        if ekf is None or not getattr(ekf, "initialized", False):
-            return None
-        est = ekf.estimate(max(now, ekf.time_ns))
-        cov = est.covariance
-        if cov.shape[0] < 4:
-            return None
-        var = max(float(cov[2, 2]), float(cov[3, 3]))
-        return math.sqrt(var) if math.isfinite(var) and var > 0 else None
-
     def _solution(self, now: int) -> Any:
         if self._pipe_lock.acquire(timeout=self._s.lock_wait_s):
             try:
                 out = self._pipe.output(now)
-                self._last_speed_sigma = self._speed_sigma(now)
+                # right after (re)initialisation the velocity is barely known and the
+                # autopilot must be told so, or its velocity gate rejects the fix
+                self._last_speed_sigma = getattr(out, "speed_sigma_mps", None)
             finally:
                 self._pipe_lock.release()
             self._last_output = out
