@@ -4,6 +4,7 @@ from gps_denied_onboard.helpers.atomic_write import (
     AtomicWriteError,
     atomic_write_bytes,
     atomic_write_text,
+    fsync_dir,
     sha256_file,
     verify_sidecar,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "RateLimiter",
     "atomic_write_bytes",
     "atomic_write_text",
+    "fsync_dir",
     "sha256_file",
     "verify_sidecar",
 ]

@@ -15,7 +15,8 @@ class AtomicWriteError(OSError):
     """Writing or verifying a file failed; names the path."""
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: str | os.PathLike[str]) -> None:
+    """Make a directory's entries (a rename, a new or removed file) durable."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -44,7 +45,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, sidecar: bo
         finally:
             os.close(fd)
         os.replace(tmp, target)
-        _fsync_dir(directory)
+        fsync_dir(directory)
     except OSError as exc:
         try:
             tmp.unlink()

@@ -10,7 +10,6 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from c10_helpers import TinyExtractor, Workspace
-from c10_tiny_model import tiny_model_bytes
 
 from gps_denied_onboard.clock import FakeClock
 from gps_denied_onboard.components.c4_map_cache import descriptor_id, open_cache
@@ -22,6 +21,7 @@ from gps_denied_onboard.components.c10_provisioning import (
     EngineCompileError,
     EngineCompiler,
 )
+from tests.testlib.onnx_models import tiny_model_bytes
 
 
 def _index(ws: Workspace, tmp: Path, name: str):  # type: ignore[no-untyped-def]

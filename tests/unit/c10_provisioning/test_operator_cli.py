@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from c10_helpers import Workspace
-from c10_tiny_model import tiny_model_bytes
 
 from gps_denied_onboard.clock import FakeClock
 from gps_denied_onboard.components.c4_map_cache import open_cache
 from gps_denied_onboard.runtime_root.operator_provision import compile_engines_main, keygen_main, provision_main
+from tests.testlib.onnx_models import tiny_model_bytes
 
 
 def _argv(ws: Workspace, out: Path, *extra: str) -> list[str]:

@@ -12,7 +12,6 @@ from pathlib import Path
 import filelock
 import pytest
 from c10_helpers import TinyExtractor, Workspace
-from c10_tiny_model import tiny_model_bytes
 
 from gps_denied_onboard._types import LatLonAlt
 from gps_denied_onboard.clock import FakeClock
@@ -25,6 +24,7 @@ from gps_denied_onboard.components.c10_provisioning import (
     EmptyTileCorpusError,
     ManifestCoverageError,
 )
+from tests.testlib.onnx_models import tiny_model_bytes
 
 
 def _verify(ws: Workspace, tmp: Path) -> VerifiedCache:
@@ -94,7 +94,7 @@ def test_flight_id_participates_in_the_identity(ws: Workspace, tmp_path: Path) -
 
 def test_source_content_change_rebuilds(ws: Workspace, tmp_path: Path) -> None:
     CacheProvisioner().build_cache_artifacts(ws.request())
-    from c10_helpers import make_geotiff
+    from tests.testlib.rasters import make_geotiff
 
     make_geotiff(ws.raster, size=800, seed=5)
     from gps_denied_onboard.components.c11_tile_manager.download import RasterTileSource

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 import rasterio
-from c11_rasters import ORIGIN_E, ORIGIN_N, UTM33, make_geotiff
 from rasterio.warp import transform as warp_transform
 
 from gps_denied_onboard._types import TileXYZ, lonlat_to_pixel, tiles_covering
 from gps_denied_onboard.components.c11_tile_manager.download import RasterSourceError, RasterTileSource
+from tests.testlib.rasters import ORIGIN_E, ORIGIN_N, UTM33, make_geotiff
 
 
 def _marker_lonlat(col: float, row: float, gsd: float = 0.5) -> tuple[float, float]:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from c8_tiny_model import expected, tiny_model_bytes
 
 from gps_denied_onboard.components.c8_inference import (
     BackendUnavailableError,
@@ -19,6 +18,7 @@ from gps_denied_onboard.components.c8_inference import (
     open_session,
     tensorrt_available,
 )
+from tests.testlib.onnx_models import expected, tiny_model_bytes
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,10 @@ import os
 import shutil
 from pathlib import Path
 
+from gps_denied_onboard.helpers import fsync_dir
+
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -43,10 +37,10 @@ def install_directory(staging: Path, target: Path) -> None:
     parent = target.parent
     if not target.exists():
         os.rename(staging, target)
-        _fsync_dir(parent)
+        fsync_dir(parent)
         return
     if _exchange(staging, target):
-        _fsync_dir(parent)
+        fsync_dir(parent)
         shutil.rmtree(staging)  # now holds the previous cache
         return
     backup = parent / f".{target.name}.previous-{os.getpid()}"
@@ -56,5 +50,5 @@ def install_directory(staging: Path, target: Path) -> None:
     except OSError:
         os.rename(backup, target)
         raise
-    _fsync_dir(parent)
+    fsync_dir(parent)
     shutil.rmtree(backup)

@@ -1,4 +1,4 @@
-"""A tiny ONNX model built in code: images (N,3,8,8) float32 -> mean per channel -> @ W -> desc (N,4)."""
+"""A tiny ONNX model built in code (no weights are shipped or downloaded): images (N,3,8,8) float32 -> mean per channel -> @ W -> desc (N,4)."""
 
 from __future__ import annotations
 
