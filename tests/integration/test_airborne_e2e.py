@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from gps_denied_onboard.autopilot_emulator import FaultPlan
+from gps_denied_onboard.components.c1_camera import CapturedFrame, FrameSource, SourceStats
 from gps_denied_onboard.components.c4_map_cache import open_cache
 from gps_denied_onboard.components.c7_geo_registration import GeoRasterMap
 from gps_denied_onboard.components.c13_fdr import read_flight_records, scan_flight
 from gps_denied_onboard.config import GdnConfig
-from gps_denied_onboard.runtime_root.airborne_runtime_camera import CapturedFrame, FrameSource
 from gps_denied_onboard.runtime_root.demo import DemoParams, Prepared, demo_main, prepare
 from gps_denied_onboard.runtime_root.demo_rehearsal import RehearsalResult, run_rehearsal
 
@@ -117,13 +117,16 @@ class _StallingCamera:
     def __init__(self, inner: FrameSource, window: tuple[float, float]) -> None:
         self._inner = inner
         self._window = window
-        self.description = "stalling " + inner.description
+
+    @property
+    def stats(self) -> SourceStats:
+        return self._inner.stats
 
     @property
     def exhausted(self) -> bool:
         return self._inner.exhausted
 
-    def read(self, timeout_s: float) -> CapturedFrame | None:
+    def read(self, timeout_s: float | None = None) -> CapturedFrame | None:
         a, b = self._window
         now = time.monotonic()
         if a <= now < b:

@@ -15,11 +15,11 @@ import pytest
 
 from gps_denied_onboard.autopilot_emulator import AutopilotEmulator, EmulatorReport, straight_line_track
 from gps_denied_onboard.clock import WallClock
+from gps_denied_onboard.components.c1_camera import CapturedFrame, SourceStats
 from gps_denied_onboard.components.c2_fc_link import FcLink
 from gps_denied_onboard.config.sections.fc_link import FcLinkConfig
 from gps_denied_onboard.fdr_client.testing import FakeFdrSink
 from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, RuntimeSettings
-from gps_denied_onboard.runtime_root.airborne_runtime_camera import CapturedFrame
 
 
 @pytest.fixture(autouse=True)
@@ -90,32 +90,33 @@ class ScriptedPipeline:
 
 
 class TickCamera:
-    description = "tick camera"
+    """A live C1 frame source (FrameSource protocol) ticking every `period_s`."""
 
     def __init__(self, period_s: float, die_after: int = 0) -> None:
         self.period_s, self.die_after, self.n = period_s, die_after, 0
+        self.stats = SourceStats()
 
     @property
     def exhausted(self) -> bool:
         return False
 
-    def read(self, timeout_s: float) -> CapturedFrame | None:
+    def read(self, timeout_s: float | None = None) -> CapturedFrame | None:
         time.sleep(self.period_s)
         self.n += 1
         if self.die_after and self.n == self.die_after:
             raise SystemExit("driver took the thread down")  # escapes the worker's Exception boundary
-        return CapturedFrame(time.monotonic_ns(), np.zeros((4, 4, 3), np.uint8), self.n)
+        return CapturedFrame(time.monotonic_ns(), self.n, np.zeros((4, 4, 3), np.uint8))
 
     def close(self) -> None:
         pass
 
 
 class NoFrames:
-    description = "no frames"
     exhausted = False
+    stats = SourceStats()
 
-    def read(self, timeout_s: float) -> CapturedFrame | None:
-        time.sleep(timeout_s)
+    def read(self, timeout_s: float | None = None) -> CapturedFrame | None:
+        time.sleep(timeout_s or 0.1)
         return None
 
     def close(self) -> None:

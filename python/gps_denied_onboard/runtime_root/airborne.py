@@ -28,10 +28,10 @@ from gps_denied_onboard.config import ConfigError, GdnConfig, config_snapshot, l
 from gps_denied_onboard.fdr_client import FdrClient, FdrClientRegistry, install_log_bridge, make_fdr_client
 from gps_denied_onboard.fdr_client.log_bridge import uninstall_log_bridge
 from gps_denied_onboard.logging import configure_logging, get_logger
-from gps_denied_onboard.runtime_root.airborne_runtime_camera import FrameSource, OpenCvCameraSource, ReplayFrameSource
 from gps_denied_onboard.runtime_root.availability import require_component
 
-if TYPE_CHECKING:  # the runtime imports C2, which may be gated out: imported after require_component
+if TYPE_CHECKING:  # C1 and C2 may be gated out: imported after require_component
+    from gps_denied_onboard.components.c1_camera import FrameSource
     from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, FrameEvent
 
 _log = get_logger("airborne")
@@ -114,14 +114,18 @@ def open_map_and_camera(cfg: GdnConfig) -> tuple[MapSource, CameraModel | None, 
 
 
 def camera_factory_from_config(cfg: GdnConfig, clock: Clock) -> Callable[[], FrameSource]:
+    """C1 sources from `airborne.camera`: `replay:DATASET_DIR` (paced on `clock` from
+    now), `v4l2:/dev/videoN` or `gst:PIPELINE` (live, reconnected on a stall)."""
+    c1 = require_component("c1_camera", "airborne run")
     spec = cfg.airborne.camera
     if spec.startswith("replay:"):
         from gps_denied_onboard.dataset import read_flight
 
         flight = read_flight(Path(spec.partition(":")[2]))
         start = clock.monotonic_ns()
-        return lambda: ReplayFrameSource(flight, clock, start)
-    return lambda: OpenCvCameraSource(spec, clock)
+        return lambda: c1.ReplaySource.from_flight(flight, clock, start_ns=start)
+    stall_s = cfg.airborne.camera_stall_s
+    return lambda: c1.OpenCvCaptureSource.from_spec(spec, clock, stall_timeout_s=stall_s)
 
 
 def build_airborne(cfg: GdnConfig, *, clock: Clock | None = None, camera_factory: Callable[[], FrameSource] | None = None,
@@ -133,6 +137,7 @@ def build_airborne(cfg: GdnConfig, *, clock: Clock | None = None, camera_factory
     clock = clock or WallClock()
     c13 = require_component("c13_fdr", "airborne run")
     c2 = require_component("c2_fc_link", "airborne run")
+    require_component("c1_camera", "airborne run")  # the runtime's frame-source protocol
     registry = FdrClientRegistry()
     clients = {p: make_fdr_client(p, cfg, registry=registry) for p in PRODUCERS}
     closers: list[Callable[[], None]] = []

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gps_denied_onboard.clock import Clock
+from gps_denied_onboard.components.c1_camera import CapturedFrame, FrameSource
 from gps_denied_onboard.components.c2_fc_link import (
     AltitudeSample,
     AttitudeSample,
@@ -38,7 +39,6 @@ from gps_denied_onboard.components.c2_fc_link import (
     TimedValue,
 )
 from gps_denied_onboard.logging import get_logger
-from gps_denied_onboard.runtime_root.airborne_runtime_camera import CapturedFrame, FrameSource
 
 _log = get_logger("airborne_runtime")
 
@@ -236,14 +236,20 @@ class AirborneRuntime:
                 if frame is None:
                     if source.exhausted:
                         self._camera_exhausted.set()
+                        self._stop.wait(0.1)  # an ended replay returns at once: don't spin
                     continue
                 if generation != self._camera_gen:
                     break  # superseded while blocked in read(): the new thread owns the camera
+                if frame.is_stall:
+                    # C1 reconnected a stalled device: no image was captured, so the frame
+                    # clock is not refreshed and the output's camera-stall health holds.
+                    self.counters.camera_reopens += 1
+                    continue
                 self.counters.frames_in += 1
                 if len(self._frames) == self._frames.maxlen:
                     self.counters.frames_dropped += 1
                 self._frames.append(frame)
-                self._last_frame_ns = frame.capture_ns
+                self._last_frame_ns = frame.timestamp_ns
                 self._frame_ready.set()
             except Exception as exc:  # noqa: BLE001 - thread boundary: reopen the camera, never die
                 self._worker_error("camera", exc, None)
@@ -300,24 +306,24 @@ class AirborneRuntime:
         t_start = self._clock.monotonic_ns()
         with self._pipe_lock:
             self._drain_telemetry()
-            report = self._pipe.on_frame(frame.capture_ns, frame.image)
-            out = self._pipe.output(frame.capture_ns)
-            self._last_processed_capture = frame.capture_ns
-            self._latency_pending = frame.capture_ns
+            report = self._pipe.on_frame(frame.timestamp_ns, frame.image)
+            out = self._pipe.output(frame.timestamp_ns)
+            self._last_processed_capture = frame.timestamp_ns
+            self._latency_pending = frame.timestamp_ns
         self._solution_ready.set()
         done = self._clock.monotonic_ns()
         self.counters.frames_processed += 1
         if frame.image is None:
             self.counters.frames_undecodable += 1
         processing_ms = (done - t_start) / 1e6
-        queue_ms = (t_start - frame.capture_ns) / 1e6
+        queue_ms = (t_start - frame.timestamp_ns) / 1e6
         self._record(self._fdr_vision, "runtime.frame", {
-            "capture_ns": frame.capture_ns, "index": frame.index, "processing_ms": processing_ms,
+            "capture_ns": frame.timestamp_ns, "index": frame.sequence, "processing_ms": processing_ms,
             "queue_ms": queue_ms, "attempted": bool(getattr(report, "attempted", False)),
             "accepted": bool(getattr(report, "accepted", False)), "reason": str(getattr(report, "reason", "")),
             "source": str(getattr(out, "source", "")), "health": str(getattr(out, "health", ""))})
         if self._on_frame is not None:
-            self._on_frame(FrameEvent(frame.capture_ns, frame.index, report, out, processing_ms, queue_ms))
+            self._on_frame(FrameEvent(frame.timestamp_ns, frame.sequence, report, out, processing_ms, queue_ms))
 
     # ---- output ------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gps_denied_onboard._types import MapSource
 from gps_denied_onboard.autopilot_emulator import (
@@ -30,7 +30,10 @@ from gps_denied_onboard.config import GdnConfig
 from gps_denied_onboard.dataset import FlightDataset, read_flight
 from gps_denied_onboard.runtime_root.airborne import AirborneAssembly, build_airborne
 from gps_denied_onboard.runtime_root.airborne_runtime import FrameEvent
-from gps_denied_onboard.runtime_root.airborne_runtime_camera import FrameSource, ReplayFrameSource
+from gps_denied_onboard.runtime_root.availability import require_component
+
+if TYPE_CHECKING:
+    from gps_denied_onboard.components.c1_camera import FrameSource
 
 LEAD_IN_S = 1.0  # the link exchanges HEARTBEAT/TIMESYNC before the first sample is due
 
@@ -105,6 +108,7 @@ def run_rehearsal(
     """Fly `flight` through the airborne runtime against the emulator; returns what
     the emulated autopilot judged and where the FDR flight is. `during` runs on its
     own thread once everything is up (fault-injection tests use it)."""
+    c1 = require_component("c1_camera", "demo rehearsal")
     ds = flight if isinstance(flight, FlightDataset) else read_flight(Path(flight))
     track = FlightTrack.from_dataset(ds)
     clock = WallClock()
@@ -136,7 +140,7 @@ def run_rehearsal(
 
     def camera() -> FrameSource:
         # A reopened camera resumes at the frame due now, like a live camera would.
-        src: FrameSource = ReplayFrameSource(ds, clock, first_frame_ns, skip_past=True)
+        src: FrameSource = c1.ReplaySource.from_flight(ds, clock, start_ns=first_frame_ns, skip_past=True)
         return camera_wrapper(src) if camera_wrapper is not None else src
 
     assembly = build_airborne(cfg, clock=clock, camera_factory=camera, map_source=map_source, camera=ds.camera,

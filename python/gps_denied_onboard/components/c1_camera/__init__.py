@@ -2,7 +2,7 @@
 monotonic timestamps, drop counting and reconnect on a stalled device."""
 
 from gps_denied_onboard.components.c1_camera.errors import CameraConfigError, CameraError, CameraOpenError
-from gps_denied_onboard.components.c1_camera.interface import CapturedFrame, FrameSource, SourceStats
+from gps_denied_onboard.components.c1_camera.interface import FRAME_STALL, CapturedFrame, FrameSource, SourceStats
 from gps_denied_onboard.components.c1_camera.sources import OpenCvCaptureSource, ReplaySource, SimulatorSource
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "CameraError",
     "CameraOpenError",
     "CapturedFrame",
+    "FRAME_STALL",
     "FrameSource",
     "OpenCvCaptureSource",
     "SourceStats",

@@ -8,6 +8,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+FRAME_STALL = "stall"
+"""`CapturedFrame.error` of the marker a live source yields when its device stalled: no
+image was captured, so a consumer must not count it as proof the camera is alive."""
+
 
 @dataclass(frozen=True)
 class CapturedFrame:
@@ -19,6 +23,11 @@ class CapturedFrame:
     sequence: int
     image: npt.NDArray[np.uint8] | None
     error: str = ""
+
+    @property
+    def is_stall(self) -> bool:
+        """True for the marker of a stalled device (not a captured frame)."""
+        return self.image is None and self.error == FRAME_STALL
 
 
 @dataclass
@@ -40,8 +49,16 @@ class FrameSource(Protocol):
     @property
     def stats(self) -> SourceStats: ...
 
-    def read(self) -> CapturedFrame | None:
-        """The next frame, or None at the end of a finite stream."""
+    @property
+    def exhausted(self) -> bool:
+        """True once a finite stream (a replay, a simulation) has delivered its last frame."""
+        ...
+
+    def read(self, timeout_s: float | None = None) -> CapturedFrame | None:
+        """The next frame. Without `timeout_s` it blocks until one is due and returns
+        None only at the end of a finite stream; with it, it returns None also when
+        no frame came within `timeout_s` (`exhausted` tells the two apart), so a
+        supervised reader can keep its heartbeat."""
         ...
 
     def close(self) -> None: ...

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from gps_denied_onboard.clock import Clock
 from gps_denied_onboard.components.c1_camera.errors import CameraConfigError, CameraOpenError
-from gps_denied_onboard.components.c1_camera.interface import CapturedFrame, SourceStats
+from gps_denied_onboard.components.c1_camera.interface import FRAME_STALL, CapturedFrame, SourceStats
 from gps_denied_onboard.logging import get_logger
 
 Image = npt.NDArray[np.uint8]
@@ -42,14 +42,26 @@ class _Monotonic:
 
 class ReplaySource:
     """Frames from a recording: `frames` are (capture t_ns, loader) pairs; a loader that
-    raises yields a frame with `image=None`. With `realtime` the source sleeps on
-    `clock` so frames come out at the recorded pace."""
+    raises yields a frame with `image=None`.
+
+    Pacing: with `realtime` the source sleeps on `clock` so frames come out at the
+    recorded pace, anchored at the first read and stamped with their recorded time.
+    With `start_ns` the recording is replayed as if its first frame were captured at
+    `start_ns` on `clock`: frame k is released at start_ns + (t_k - t_0) and stamped
+    with that time (the process's clock, so it lines up with live telemetry). With
+    `skip_past` (needs `start_ns`) frames already overdue when the source opens are
+    skipped and counted as dropped: a reopened camera shows what is in front of it
+    now, not a backlog."""
 
     def __init__(self, frames: Sequence[tuple[int, Callable[[], Image]]], clock: Clock, *, realtime: bool = False,
+                 start_ns: int | None = None, skip_past: bool = False,
                  loader_errors: tuple[type[BaseException], ...] = (OSError, ValueError)) -> None:
+        if skip_past and start_ns is None:
+            raise CameraConfigError("skip_past", skip_past, "start_ns as well (skipping needs a schedule)")
         self._frames = list(frames)
         self._clock = clock
-        self._realtime = realtime
+        self._realtime = realtime or start_ns is not None
+        self._restamp = start_ns is not None
         self._errors = loader_errors
         self._i = 0
         self._stats = SourceStats()
@@ -57,42 +69,62 @@ class ReplaySource:
         if len(self._frames) > 1:
             period = int(np.median(np.diff([f[0] for f in self._frames])))
         self._mono = _Monotonic(self._stats, period)
-        self._t0_wall: int | None = None
+        self._t_first = self._frames[0][0] if self._frames else 0
+        self._start_ns = start_ns
+        if skip_past:
+            now = clock.monotonic_ns()
+            while self._i < len(self._frames) and self._due_ns(self._i) < now:
+                self._i += 1
+                self._stats.dropped += 1
 
     @classmethod
-    def from_flight(cls, flight: Any, clock: Clock, *, realtime: bool = False) -> ReplaySource:
+    def from_flight(cls, flight: Any, clock: Clock, *, realtime: bool = False, start_ns: int | None = None,
+                    skip_past: bool = False) -> ReplaySource:
         """From a `gps_denied_onboard.dataset.FlightDataset`."""
         from gps_denied_onboard.dataset import DatasetError
 
         frames = [(f.t_ns, (lambda k=k: flight.load_frame(k))) for k, f in enumerate(flight.frames)]
-        return cls(frames, clock, realtime=realtime, loader_errors=(DatasetError, OSError, ValueError))
+        return cls(frames, clock, realtime=realtime, start_ns=start_ns, skip_past=skip_past,
+                   loader_errors=(DatasetError, OSError, ValueError))
 
     @property
     def stats(self) -> SourceStats:
         return self._stats
 
-    def read(self) -> CapturedFrame | None:
+    @property
+    def exhausted(self) -> bool:
+        return self._i >= len(self._frames)
+
+    def _due_ns(self, index: int) -> int:
+        assert self._start_ns is not None
+        return self._start_ns + (self._frames[index][0] - self._t_first)
+
+    def read(self, timeout_s: float | None = None) -> CapturedFrame | None:
         while self._i < len(self._frames):
             t, load = self._frames[self._i]
+            if self._realtime:
+                if self._start_ns is None:  # anchored so that the first frame read is due now
+                    self._start_ns = self._clock.monotonic_ns() - (t - self._t_first)
+                wait_s = (self._due_ns(self._i) - self._clock.monotonic_ns()) * 1e-9
+                if timeout_s is not None and wait_s > timeout_s:
+                    self._clock.sleep(timeout_s)
+                    return None  # not due yet: the frame stays next
+                if wait_s > 0:
+                    self._clock.sleep(wait_s)
             seq = self._i
             self._i += 1
             if not self._mono.admit(t):
                 continue
-            if self._realtime:
-                if self._t0_wall is None:
-                    self._t0_wall = self._clock.monotonic_ns() - (t - self._frames[0][0])
-                wait = (t - self._frames[0][0]) - (self._clock.monotonic_ns() - self._t0_wall)
-                if wait > 0:
-                    self._clock.sleep(wait * 1e-9)
+            stamp = self._due_ns(seq) if self._restamp else t
             try:
                 image = load()
             except self._errors as exc:
                 self._stats.corrupt += 1
                 self._stats.dropped += 1
                 _log.warning("frame unreadable", kind="frame_corrupt", frame=t, error=str(exc))
-                return CapturedFrame(t, seq, None, f"corrupt: {exc}")
+                return CapturedFrame(stamp, seq, None, f"corrupt: {exc}")
             self._stats.delivered += 1
-            return CapturedFrame(t, seq, image)
+            return CapturedFrame(stamp, seq, image)
         return None
 
     def close(self) -> None:
@@ -119,18 +151,25 @@ class SimulatorSource:
     def stats(self) -> SourceStats:
         return self._stats
 
-    def read(self) -> CapturedFrame | None:
+    @property
+    def exhausted(self) -> bool:
+        return self._k >= self._n
+
+    def read(self, timeout_s: float | None = None) -> CapturedFrame | None:
         if self._k >= self._n:
             return None
         k = self._k
-        self._k += 1
-        t = self._t0 + k * self._period
         if self._realtime:
             if self._start is None:
                 self._start = self._clock.monotonic_ns()
-            wait = k * self._period - (self._clock.monotonic_ns() - self._start)
-            if wait > 0:
-                self._clock.sleep(wait * 1e-9)
+            wait_s = (k * self._period - (self._clock.monotonic_ns() - self._start)) * 1e-9
+            if timeout_s is not None and wait_s > timeout_s:
+                self._clock.sleep(timeout_s)
+                return None
+            if wait_s > 0:
+                self._clock.sleep(wait_s)
+        self._k += 1
+        t = self._t0 + k * self._period
         image = self._render(t)
         if image is None:
             self._stats.dropped += 1
@@ -179,13 +218,28 @@ class OpenCvCaptureSource:
         self._cap = self._factory(self._device)
         return bool(self._cap is not None and self._cap.isOpened())
 
+    @classmethod
+    def from_spec(cls, spec: str, clock: Clock, **kwargs: Any) -> OpenCvCaptureSource:
+        """From the airborne config's camera string: `v4l2:/dev/videoN` (V4L2 backend)
+        or `gst:<pipeline ... ! appsink>` (GStreamer backend)."""
+        scheme, _, target = spec.partition(":")
+        if scheme not in ("v4l2", "gst") or not target:
+            raise CameraConfigError("camera", spec, "v4l2:DEVICE or gst:PIPELINE")
+        return cls(target, clock, capture_factory=lambda dev: _default_capture(dev, backend=scheme), **kwargs)
+
     @property
     def stats(self) -> SourceStats:
         return self._stats
 
-    def read(self) -> CapturedFrame | None:
-        """Blocks until a frame arrives or a stall is declared; a stall yields an
-        `image=None` frame (error "stall") after a reconnect attempt."""
+    @property
+    def exhausted(self) -> bool:
+        return False  # a live camera never ends; a dead one is reconnected
+
+    def read(self, timeout_s: float | None = None) -> CapturedFrame | None:
+        """Blocks until a frame arrives, a stall is declared or `timeout_s` passes
+        (then None). A stall yields an `image=None` frame (error FRAME_STALL) after a
+        reconnect attempt. The driver's own read may block longer than `timeout_s`."""
+        deadline = None if timeout_s is None else self._clock.monotonic_ns() + int(timeout_s * 1e9)
         while True:
             ok, image = (False, None)
             if self._cap is not None and self._cap.isOpened():
@@ -206,7 +260,9 @@ class OpenCvCaptureSource:
                 self._open()
                 self._last_ok_ns = self._clock.monotonic_ns()
                 self._seq += 1
-                return CapturedFrame(now, self._seq, None, "stall")
+                return CapturedFrame(now, self._seq, None, FRAME_STALL)
+            if deadline is not None and now >= deadline:
+                return None
             self._clock.sleep(min(0.01, self._backoff))
 
     def close(self) -> None:
@@ -215,9 +271,11 @@ class OpenCvCaptureSource:
             self._cap = None
 
 
-def _default_capture(device: int | str) -> Any:
+def _default_capture(device: int | str, backend: str = "") -> Any:
     import cv2
 
-    if isinstance(device, str) and ("!" in device):  # a GStreamer pipeline description
+    if backend == "gst" or (not backend and isinstance(device, str) and "!" in device):  # a GStreamer pipeline
         return cv2.VideoCapture(device, cv2.CAP_GSTREAMER)
+    if backend == "v4l2":
+        return cv2.VideoCapture(device, cv2.CAP_V4L2)
     return cv2.VideoCapture(device)
