@@ -28,7 +28,7 @@ from gps_denied_onboard.config import ConfigError, GdnConfig, config_snapshot, l
 from gps_denied_onboard.fdr_client import FdrClient, FdrClientRegistry, install_log_bridge, make_fdr_client
 from gps_denied_onboard.fdr_client.log_bridge import uninstall_log_bridge
 from gps_denied_onboard.logging import configure_logging, get_logger
-from gps_denied_onboard.runtime_root.availability import require_component
+from gps_denied_onboard.runtime_root.availability import component_available, require_component
 
 if TYPE_CHECKING:  # C1 and C2 may be gated out: imported after require_component
     from gps_denied_onboard.components.c1_camera import FrameSource
@@ -110,7 +110,23 @@ def open_map_and_camera(cfg: GdnConfig) -> tuple[MapSource, CameraModel | None, 
         camera = cache.camera_model()
     except c4.MapCacheError:
         camera = None
-    return cache.map_source(), camera, hashes, cache.close
+    return described_cache_map(cache), camera, hashes, cache.close
+
+
+def described_cache_map(cache: Any) -> MapSource:
+    """The cache's `MapSource`, carrying its provisioned global descriptors so C6's
+    relocalisation index uses them instead of describing the map again (C6 checks
+    the extractor name; without C6 in the binary the plain map source)."""
+    if not component_available("c6_place_recognition"):
+        return cache.map_source()  # type: ignore[no-any-return]
+    c6 = require_component("c6_place_recognition", "airborne run")
+    c4 = require_component("c4_map_cache", "airborne run")
+    try:
+        table = cache.descriptors()
+    except c4.MapCacheError as exc:  # a malformed optional table: C6 builds its own index
+        _log.warning("cache descriptors unreadable", kind="cache_descriptors_unreadable", error=str(exc))
+        table = None
+    return c6.DescribedMap(cache.map_source(), table)  # type: ignore[no-any-return]
 
 
 def camera_factory_from_config(cfg: GdnConfig, clock: Clock) -> Callable[[], FrameSource]:

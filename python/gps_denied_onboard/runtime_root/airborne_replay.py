@@ -78,8 +78,9 @@ def open_map(flight: FlightDataset | None, map_path: Path | None, cache_dir: Pat
             raise ReplayError("a cache needs trusted operator public keys: pass --trusted-key PEM (or set GDN_TRUSTED_KEYS)")
         state = cache_state or Path(cache_dir) / ".." / ".gdn_accepted_versions.json"
         cache = open_cache(cache_dir, trusted_keys=keys, state_path=state)
-        source: MapSource = cache.map_source()
-        return source
+        from gps_denied_onboard.runtime_root.airborne import described_cache_map  # C6 reuses its descriptors
+
+        return described_cache_map(cache)
     path = map_path if map_path is not None else (flight.map_path if flight is not None else None)
     if path is None:
         raise ReplayError("no map: pass --map RASTER or --cache DIR (the flight names no map)")

@@ -6,6 +6,7 @@ from gps_denied_onboard.components.c6_place_recognition.descriptor import (
     default_descriptor_extractor,
 )
 from gps_denied_onboard.components.c6_place_recognition.errors import PlaceRecognitionError
+from gps_denied_onboard.components.c6_place_recognition.precomputed import DescribedMap, DescriptorTable
 from gps_denied_onboard.components.c6_place_recognition.retrieval import Candidate, TileIndex
 
-__all__ = ["Candidate", "GradientHistogramDescriptor", "PlaceRecognitionError", "TileIndex", "default_descriptor_extractor"]
+__all__ = ["Candidate", "DescribedMap", "DescriptorTable", "GradientHistogramDescriptor", "PlaceRecognitionError", "TileIndex", "default_descriptor_extractor"]
