@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -167,6 +167,9 @@ class LocalizationPipeline:
             attitude_sigma_rad=att_sigma, yaw_sigma_rad=math.radians(config.yaw_sigma_deg),
             height_sigma_frac=config.altitude_sigma_frac, block_grid=(3, 3), min_coverage=0.02,
             covariance_inflation=config.covariance_inflation))
+        # the fine registration after a distinct coarse hit: the place is already found, so a
+        # partly covered footprint is fine as long as enough blocks land on map (inlier gates)
+        self._refine_registrar = GeoRegistrar(map_source, camera, replace(self.registrar.config, min_coverage=0.1, block_grid=(6, 4)))
         self.integrity = IntegrityConfig(
             min_distinctiveness=config.min_distinctiveness,
             relocalization_min_distinctiveness=config.relocalization_min_distinctiveness,
@@ -333,9 +336,12 @@ class LocalizationPipeline:
         return self._accept(t_ns, res, flags, "track")
 
     def _candidate(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], reloc: bool,
-                   confirmations: int | None = None) -> FrameReport:
-        """A fix with no running filter: (re)initialise only after agreeing confirmations."""
-        why = self._gate(res, reloc=reloc)
+                   confirmations: int | None = None, located: bool = False) -> FrameReport:
+        """A fix with no running filter: (re)initialise only after agreeing confirmations.
+        `located`: a distinct coarse search already found the place, so the fine peak (in a
+        window of a few coarse pixels, where its rivals are its own shoulders) only needs the
+        tracking distinctiveness."""
+        why = self._gate(res, reloc=reloc and not located)
         if why:
             return self._refuse(t_ns, why, flags, attempted=True, res=res, mode="reloc")
         ne = np.array([res.north_m, res.east_m])
@@ -381,7 +387,8 @@ class LocalizationPipeline:
         g = coarse.gsd_m
         th, tw = cfield.shape[:2]
         windows: list[tuple[float, float, float]] = []  # prior camera (east, north) and sigma
-        if (e1 - e0) * (n1 - n0) / (g * g) <= _EXHAUSTIVE_MAX_PX:
+        n_positions = (e1 - e0) * (n1 - n0) / (g * g)
+        if n_positions <= _EXHAUSTIVE_MAX_PX:
             half = 0.5 * max(e1 - e0, n1 - n0) + 0.5 * max(th, tw) * g
             ce = 0.5 * (e0 + e1) - (coarse.east_min_rel + tw * g / 2.0)
             cn = 0.5 * (n0 + n1) - (coarse.north_max_rel - th * g / 2.0)
@@ -417,8 +424,13 @@ class LocalizationPipeline:
             return self._refuse(t_ns, "ambiguous_place", flags, attempted=True, res=best, mode="reloc")
         sigma = max(2.0 * g, math.sqrt(float(np.trace(best.cov_ne)) / 2.0))
         sigma = min(sigma, (self.config.max_search_radius_px - 2) * ortho.gsd_m / 3.0)
-        fine = self.registrar.register(ortho, field, t_ns, best.east_m + off[1], best.north_m + off[0], sigma)
-        return self._candidate(t_ns, fine, flags, reloc=True)
+        fine = self._refine_registrar.register(ortho, field, t_ns, best.east_m + off[1], best.north_m + off[0], sigma)
+        # An exhaustive search around an estimate that tried no more positions than one
+        # tracking window holds carries a tracking window's false-alarm risk: one fix is
+        # enough. (A map barely larger than the footprint, or frames seconds apart with no
+        # VO between them, could otherwise never be confirmed: pending fixes expire.)
+        small = around is not None and sep == 0.0 and n_positions <= (2 * self.config.max_search_radius_px) ** 2
+        return self._candidate(t_ns, fine, flags, reloc=True, confirmations=1 if small else None, located=True)
 
     def _accept(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], mode: str) -> FrameReport:
         self.counters["fixes_accepted"] += 1

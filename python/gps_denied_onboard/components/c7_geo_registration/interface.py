@@ -22,6 +22,7 @@ class RegistrationConfig:
     pose_solve: bool = True            # False: trust telemetry attitude (translation only)
     height_sigma_frac: float = 0.03    # altimeter prior, fraction of height
     map_floor_px: float = 1.0          # georeference / cross-date misregistration floor (map px)
+    map_floor_m: float = 1.0           # ... and in metres: no real map's absolute georeference is finer
     min_block_weight: float = 0.12     # blocks flatter than this (mean orientation weight) are skipped
     covariance_inflation: float = 1.5  # sigma multiplier for what the model does not capture
     min_coverage: float = 0.4          # fraction of the frame's expected footprint the map must cover

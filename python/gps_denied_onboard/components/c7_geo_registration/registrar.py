@@ -105,7 +105,7 @@ class GeoRegistrar:
                 base.update(n_inliers=int(keep.sum()), rms_residual_px=rms_px, chi2_dof=float(np.mean(norm[keep] ** 2)))
             tilt = cfg.attitude_sigma_rad * h0
             cov_en = np.eye(2) * (s * s + tilt * tilt)
-        floor = (cfg.map_floor_px * self.map.native_gsd_m) ** 2
+        floor = max(cfg.map_floor_px * self.map.native_gsd_m, cfg.map_floor_m) ** 2
         if math.isfinite(base.get("rms_residual_px", math.nan)):  # type: ignore[arg-type]
             # block errors are spatially correlated (local misregistration, changed ground):
             # they do not average out, so half their spread stays in the position
