@@ -260,6 +260,10 @@ class LocalizationPipeline:
             self.counters["no_telemetry"] += 1
             self.vo.reset()
             return self._refuse(t_ns, "stale_telemetry", {Degradation.STALE_TELEMETRY}, attempted=False)
+        # a vehicle tilted by theta can accelerate horizontally at up to g*tan(theta) (a banked
+        # turn, a multirotor pitching into a dash): the constant-velocity model must allow it
+        tilt = math.acos(max(-1.0, min(1.0, math.cos(att[0]) * math.cos(att[1]))))
+        self.ekf.set_manoeuvre_accel(9.81 * math.tan(min(tilt, math.radians(60.0))))
         R = ned_from_camera(att[0], att[1], att[2], self.camera.body_from_camera)
         try:
             ortho, field = self.registrar.make_ortho(image, R, alt[0], t_ns)

@@ -143,3 +143,34 @@ def test_correlated_fraction_floors_the_covariance() -> None:
     for k in range(1, 100):
         plain.update_position(k * S // 10, 3.0, 3.0, np.eye(2) * 4.0)
     assert plain.estimate().position_sigma_m < est.position_sigma_m  # type: ignore[union-attr]
+
+
+def test_manoeuvre_accel_widens_prediction_and_follows_a_turn() -> None:
+    """A banked turn (5.7 m/s^2 centripetal) is inside the claimed 3 sigma only when the
+    process noise is raised to the manoeuvre; the configured value stays the floor."""
+
+    def run(manoeuvre: float | None) -> float:
+        ekf = HorizontalEkf(FilterConfig(accel_noise_mps2=0.5))
+        if manoeuvre is not None:
+            ekf.set_manoeuvre_accel(manoeuvre)
+        r, w = 28.0**2 / 5.7, 5.7 / 28.0  # turn radius and rate
+        ekf.reset(0, 0.0, r, np.eye(2), 28.0, 0.0, 1.0)
+        worst = 0.0
+        for k in range(1, 30):
+            t = k * 1.0
+            n, e = r * math.sin(w * t), r * math.cos(w * t)
+            est = ekf.estimate(int(t * S))
+            assert est is not None
+            d = np.array([est.north_m - n, est.east_m - e])
+            worst = max(worst, float(d @ np.linalg.solve(est.cov_ne, d)))
+            ekf.update_position(int(t * S), n, e, np.eye(2) * 4.0, gate=False)
+        return worst
+
+    assert run(None) > 11.83  # the constant-velocity model with 0.5 m/s^2 is overconfident
+    assert run(5.7) < 11.83
+    ekf = HorizontalEkf(FilterConfig(accel_noise_mps2=2.0))
+    ekf.set_manoeuvre_accel(0.1)  # below the floor: the floor wins
+    ekf.set_manoeuvre_accel(math.nan)  # ignored
+    ekf.reset(0, 0.0, 0.0, np.eye(2), 0.0, 0.0, 0.0)
+    est = ekf.estimate(S)
+    assert est is not None and est.covariance[2, 2] == pytest.approx(4.0)

@@ -44,6 +44,13 @@ class HorizontalEkf:
         self._t: int = 0
         # (t_meas, t_before, x_before, P_before, meas): the state just before each fused measurement
         self._hist: list[tuple[int, int, F64, F64, _Meas]] = []
+        self._accel_sigma = self.config.accel_noise_mps2
+
+    def set_manoeuvre_accel(self, accel_sigma_mps2: float) -> None:
+        """Process noise for what the vehicle is doing now (e.g. g*tan(bank) in a turn):
+        never below the configured floor; non-finite values are ignored."""
+        if math.isfinite(accel_sigma_mps2):
+            self._accel_sigma = max(self.config.accel_noise_mps2, float(accel_sigma_mps2))
 
     @property
     def initialized(self) -> bool:
@@ -67,7 +74,7 @@ class HorizontalEkf:
             return x, P
         F = np.eye(4)
         F[0, 2] = F[1, 3] = dt
-        q = self.config.accel_noise_mps2**2
+        q = self._accel_sigma**2
         q11, q12, q22 = dt**3 / 3.0 * q, dt**2 / 2.0 * q, dt * q
         Q = np.array([[q11, 0, q12, 0], [0, q11, 0, q12], [q12, 0, q22, 0], [0, q12, 0, q22]])
         x2 = F @ x
