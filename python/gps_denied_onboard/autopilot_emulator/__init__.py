@@ -7,6 +7,9 @@ timestamps, an EKF3-style innovation gate against the truth), with fault modes.
     t0 = emu.start()                     # dataset t0 <-> monotonic t0
     ... run the airborne pipeline with fc_link.url = emu.url ...
     report = emu.stop(); report.acceptance_ratio()
+
+`EmulatorProcess` runs the same emulator in a child process (its per-message
+bookkeeping then stays out of the flight process's memory figures).
 """
 
 from gps_denied_onboard.autopilot_emulator.emulator import AutopilotEmulator, EmulatorConfig, FaultPlan
@@ -19,6 +22,7 @@ from gps_denied_onboard.autopilot_emulator.gate import (
     innovation_gate,
     ne_error_m,
 )
+from gps_denied_onboard.autopilot_emulator.process import EmulatorProcess
 from gps_denied_onboard.autopilot_emulator.report import EmulatorReport, PositionJudgement, percentile
 from gps_denied_onboard.autopilot_emulator.track import FlightTrack, straight_line_track
 
@@ -27,6 +31,7 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorConfigError",
     "EmulatorError",
+    "EmulatorProcess",
     "EmulatorReport",
     "FaultPlan",
     "FlightTrack",

@@ -4,10 +4,20 @@ track's rates, positions judged, faults injected."""
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 
-from gps_denied_onboard.autopilot_emulator import AutopilotEmulator, EmulatorReport, FaultPlan, straight_line_track
+import pytest
+
+from gps_denied_onboard.autopilot_emulator import (
+    AutopilotEmulator,
+    EmulatorConfigError,
+    EmulatorProcess,
+    EmulatorReport,
+    FaultPlan,
+    straight_line_track,
+)
 from gps_denied_onboard.components.c2_fc_link import FcLink, OutputHealth, PositionOutput
 from gps_denied_onboard.config.sections.fc_link import FcLinkConfig
 
@@ -71,3 +81,40 @@ def test_fault_modes_link_drop_garbage_delay_nan() -> None:
     assert report.max_gap_s() > 0.9
     assert report.rate_hz(start_ns=start + int(2.1e9)) > 8.0
     assert report.acceptance_ratio() == 1.0
+
+
+def test_emulator_in_a_child_process_judges_like_the_in_process_one() -> None:
+    """The benchmark's child-process emulator: telemetry reaches the link, positions
+    are judged in the child and the report comes back whole; replay_done is mirrored."""
+    track = straight_line_track(2.0, attitude_hz=20.0)
+    emu = EmulatorProcess(track)
+    assert emu.pid is not None and emu.pid != os.getpid()
+    link = FcLink(FcLinkConfig(url=emu.url, link_timeout_s=0.5))
+    link.start()
+    emu.start()
+    try:
+        while not emu.replay_done.wait(0.1):
+            now = time.monotonic_ns()
+            t = track.truth_at(emu.flight_from_mono(now))
+            link.send_position(PositionOutput(
+                valid_ns=now, capture_ns=now - 50_000_000, lat_deg=t.lat_deg, lon_deg=t.lon_deg, alt_msl_m=t.alt_m,
+                vn=t.vn, ve=t.ve, vd=t.vd, cov_nn=4.0, cov_ne=0.0, cov_ee=4.0, health=OutputHealth.OK))
+    finally:
+        report = emu.stop()
+        link.stop()
+    assert isinstance(report, EmulatorReport)
+    assert len(report.of_type()) >= 5 and report.acceptance_ratio() == 1.0
+    assert report.companion_heartbeats >= 1 and report.sent_telemetry > 20
+    assert link.snapshot().attitude is not None
+
+
+def test_emulator_process_refuses_a_simulated_clock() -> None:
+    class _Sim:
+        def monotonic_ns(self) -> int:
+            return 0
+
+        def unix_ns(self) -> int:
+            return 0
+
+    with pytest.raises(EmulatorConfigError):
+        EmulatorProcess(straight_line_track(2.0), clock=_Sim())  # type: ignore[arg-type]
