@@ -93,6 +93,7 @@ class FdrClient:
         self._mask = self.capacity - 1
         self._slots: list[RawRecord] = [_EMPTY] * self.capacity
         self._tail = 0  # producer-owned
+        self._released = 0  # producer-owned: slots of seqs below this no longer hold consumed records
         self._head = 0  # consumer-owned
         self._overruns = 0  # producer-owned
         self._dropped = 0  # consumer-owned, exact
@@ -135,7 +136,10 @@ class FdrClient:
             payload = dict(payload)
         self._slots[tail & self._mask] = (tail, self._now(), kind, payload)
         self._tail = tail + 1
-        if tail - self._head < self.capacity:
+        head = self._head
+        if self._released < head:
+            self._release_consumed(head, tail + 1)
+        if tail - head < self.capacity:
             return _OK
         self._overruns += 1
         try:
@@ -143,6 +147,29 @@ class FdrClient:
         except Exception:  # noqa: BLE001 - a broken hook must never take the producer down
             pass
         return _OVERRUN
+
+    def _release_consumed(self, head: int, tail: int) -> None:
+        """Empty the slots of records the consumer has taken (seq < `head`).
+
+        Without this a drained record stays referenced by its slot until the producer
+        laps the ring, so each client held up to `capacity` already-written payloads
+        (4096 by default, ~1 KiB each): FDR memory grew with the flight until every
+        ring had lapped (tens of minutes for the slow producers). Only the producer
+        writes slots, and the consumer reads only seqs >= its head, so this cannot
+        race it; slots of seqs below `tail - capacity` already hold newer records
+        and are left alone. Amortised O(1) per record: each slot is emptied once, by
+        slice assignment (one C call per contiguous run).
+        """
+        start = max(self._released, tail - self.capacity)
+        n = head - start
+        if n > 0:
+            slots, cap = self._slots, self.capacity
+            a = start & self._mask
+            first = min(n, cap - a)
+            slots[a:a + first] = [_EMPTY] * first
+            if n > first:
+                slots[0:n - first] = [_EMPTY] * (n - first)
+        self._released = head
 
     def _enqueue_guarded(self, kind: str, payload: Mapping[str, Any]) -> EnqueueResult:
         self._guard("producer")

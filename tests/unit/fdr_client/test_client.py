@@ -222,3 +222,50 @@ def test_drain_respects_max_records_across_the_wrap() -> None:
     assert _seqs(c.drain(5)) == [4, 5, 6, 7, 8]
     assert _seqs(c.drain()) == [9, 10, 11]
     assert c.drain(0) == []
+
+
+class _Token:
+    """A weak-referenceable object carried in a payload, to see whether the ring still holds it."""
+
+
+def test_drained_records_are_released_by_the_ring() -> None:
+    """A written record must not stay referenced by its slot until the ring laps:
+    after a drain, the producer's next enqueue empties the consumed slots, so the
+    ring holds at most its unconsumed backlog whatever the number of records."""
+    import gc
+    import weakref
+
+    c = FdrClient("p", 64)
+    refs: list[weakref.ref[_Token]] = []
+    for round_ in range(40):  # 40 x 10 records through a 64-slot ring: it laps six times
+        for i in range(10):
+            tok = _Token()
+            refs.append(weakref.ref(tok))
+            assert c.enqueue("k", {"i": round_ * 10 + i, "tok": tok}) is EnqueueResult.OK
+        del tok
+        drained = c.drain()
+        assert _seqs(drained) == list(range(round_ * 10, round_ * 10 + 10))
+        del drained
+    c.enqueue("k", {"i": -1})  # the producer releases what the last drain took
+    gc.collect()
+    alive = [r for r in refs if r() is not None]
+    assert alive == []  # nothing written is kept: the ring holds only the one pending record
+    assert len(c) == 1 and _seqs(c.drain()) == [-1]
+
+
+def test_released_slots_never_lose_a_pending_record() -> None:
+    """Releasing consumed slots across the wrap, with a backlog left behind, keeps
+    every pending record and the exact overrun accounting."""
+    c = FdrClient("p", 8)
+    for i in range(6):
+        c.enqueue("k", {"i": i})
+    assert _seqs(c.drain(4)) == [0, 1, 2, 3]  # 4, 5 stay pending
+    for i in range(6, 12):  # wraps; releases slots 0..3 on the way
+        assert c.enqueue("k", {"i": i}) is EnqueueResult.OK
+    assert _seqs(c.drain()) == list(range(4, 12))
+    for i in range(12, 22):  # overrun by 2: drop-oldest as before
+        c.enqueue("k", {"i": i})
+    out = c.drain()
+    assert _seqs(out) == list(range(14, 22))
+    assert [r.payload["dropped_count"] for r in out if r.kind == OVERRUN_KIND] == [2]
+    assert c.stats().dropped == 2
