@@ -24,9 +24,10 @@ def _flight(root: Path, flight_id: str = "f1", n: int = 50) -> Path:
     geo = make_fdr_client("c7_geo_registration", registry=reg)
     w.start()
     w.open_flight(header(flight_id))
+    # Test-only kinds, deliberately not in the registry: stats must flag them.
     for i in range(n):
         cam.enqueue("c1.frame", {"i": i, "exposure_us": 800})
-        geo.enqueue("c7.fix", {"i": i, "lat": 50.0 + i * 1e-5, "lon": 30.0})
+        geo.enqueue("c7.test_fix", {"i": i, "lat": 50.0 + i * 1e-5, "lon": 30.0})
     geo.enqueue("log", {"log_schema": "1.0", "level": "WARNING", "component": "c7", "event": "e", "msg": "m",
                         "kv": {}, "logger": "gdn.c7", "thread": "t"})
     w.close_flight()
@@ -57,9 +58,9 @@ def test_ls_lists_flights_with_clean_state(tmp_path: Path, capsys: pytest.Captur
 
 def test_dump_filters_by_kind_producer_and_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     flight = _flight(tmp_path)
-    assert main(["dump", str(flight), "--kind", "c7.fix"]) == EXIT_OK
+    assert main(["dump", str(flight), "--kind", "c7.test_fix"]) == EXIT_OK
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 50 and {r["kind"] for r in rows} == {"c7.fix"}
+    assert len(rows) == 50 and {r["kind"] for r in rows} == {"c7.test_fix"}
     assert main(["dump", str(flight), "--producer", "c1_camera"]) == EXIT_OK
     assert len(capsys.readouterr().out.splitlines()) == 50
     recs = read_flight_records(flight)
@@ -74,7 +75,7 @@ def test_stats_counts_per_producer_and_kind(tmp_path: Path, capsys: pytest.Captu
     assert main(["stats", str(flight), "--json"]) == EXIT_OK
     st = json.loads(capsys.readouterr().out)
     counts = {(r["producer_id"], r["kind"]): r["count"] for r in st["per_producer_kind"]}
-    assert counts == {("c1_camera", "c1.frame"): 50, ("c7_geo_registration", "c7.fix"): 50,
+    assert counts == {("c1_camera", "c1.frame"): 50, ("c7_geo_registration", "c7.test_fix"): 50,
                       ("c7_geo_registration", "log"): 1}
     assert st["flags"] == {"unregistered_kind": 100} and st["clean"] and st["rollovers"] == 0
     assert main(["stats", str(flight)]) == EXIT_OK
@@ -130,7 +131,7 @@ def test_export_mcap_reads_back_with_one_message_per_record(tmp_path: Path) -> N
         msgs = list(reader.iter_messages(log_time_order=False))
     assert len(msgs) == len(recs)
     topics = {ch.topic for ch in summary.channels.values()}
-    assert topics == {"/c1_camera/c1.frame", "/c7_geo_registration/c7.fix", "/c7_geo_registration/log"}
+    assert topics == {"/c1_camera/c1.frame", "/c7_geo_registration/c7.test_fix", "/c7_geo_registration/log"}
     for schema in summary.schemas.values():
         assert schema.encoding == "jsonschema"
         assert json.loads(schema.data)["type"] == "object"
