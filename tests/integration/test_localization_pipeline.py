@@ -102,3 +102,29 @@ def test_garbage_frames_and_gnss_disagreement(maps) -> None:
     far = m.frame.to_geodetic((400.0, 400.0, 0.0))
     assert pipe.on_gnss(t, far.lat_deg, far.lon_deg, 5.0)
     assert "gnss_disagrees" in pipe.output(t).degradations
+
+
+def test_sparse_frames_with_a_reversed_heading_are_localised(maps) -> None:
+    """Photos seconds apart (no VO between them) whose heading telemetry is off by half a
+    turn: the prior-bounded search is small enough for one-fix confirmation, and the
+    reversed-heading hypothesis finds them; every accepted fix is inside its 3 sigma."""
+    m, f = maps
+    pipe = build_localization_pipeline(LocalizationConfig(), m, CAM, FakeClock(), ground_alt_msl_m=300.0)
+    p0 = m.frame.to_geodetic((0.0, -40.0, 0.0))
+    pipe.on_prior(500 * MS, p0.lat_deg, p0.lon_deg, 5.0)
+    accepted = []
+    for k in range(3):
+        t = 1000 * MS + k * 7000 * MS
+        e, n = 0.0, -40.0 + 35.0 * k  # 5 m/s north
+        R = ned_from_camera(0.01, -0.02, 0.3, CAM.body_from_camera)
+        img, _ = render_view(f, CAM, e, n, H, R)
+        pipe.on_attitude(t, 0.01, -0.02, 0.3 + math.pi)  # heading reference reversed
+        pipe.on_altitude(t, H, H + 300.0)
+        rep = pipe.on_frame(t, img)
+        if rep.accepted:
+            enu = m.frame.to_enu(LatLonAlt(rep.lat_deg, rep.lon_deg, 0.0))
+            d = np.array([enu[1] - n, enu[0] - e])
+            c = np.array([[rep.cov_nn, rep.cov_ne], [rep.cov_ne, rep.cov_ee]])
+            accepted.append((float(np.hypot(*d)), float(d @ np.linalg.solve(c, d))))
+    assert len(accepted) >= 2
+    assert all(err < 3.0 and m2 < 11.83 for err, m2 in accepted)

@@ -13,7 +13,6 @@ logged, reported as a degradation, and the covariance grows.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -45,6 +44,7 @@ from gps_denied_onboard.components.c9_integrity import (
 )
 from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.logging import get_logger
+from gps_denied_onboard.runtime_root.airborne_telemetry import TelemetryBuffer
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -103,46 +103,6 @@ class FrameReport:
     mode: str = ""  # track | reloc
 
 
-class _Telemetry:
-    """Time-indexed samples of one stream with staleness-aware lookup."""
-
-    def __init__(self, maxlen: int = 512) -> None:
-        self._buf: deque[tuple[int, tuple[float, ...]]] = deque(maxlen=maxlen)
-
-    def add(self, t_ns: int, values: tuple[float, ...]) -> None:
-        if self._buf and t_ns <= self._buf[-1][0]:
-            return  # out of order / duplicate: telemetry is monotonic by contract; drop silently
-        self._buf.append((t_ns, values))
-
-    def at(self, t_ns: int, max_age_s: float, angle_idx: tuple[int, ...] = ()) -> tuple[float, ...] | None:
-        """Linear interpolation at t (held at the ends within `max_age_s`); None if stale or absent."""
-        if not self._buf:
-            return None
-        times = [b[0] for b in self._buf]
-        i = int(np.searchsorted(times, t_ns))
-        if i == 0 or i == len(times):
-            t0, v0 = self._buf[0] if i == 0 else self._buf[-1]
-            return v0 if abs(t_ns - t0) * 1e-9 <= max_age_s else None
-        (ta, va), (tb, vb) = self._buf[i - 1], self._buf[i]
-        if min(t_ns - ta, tb - t_ns) * 1e-9 > max_age_s:
-            return None
-        w = (t_ns - ta) / (tb - ta)
-        out = []
-        for k, (a, b) in enumerate(zip(va, vb, strict=True)):
-            if k in angle_idx:
-                d = math.remainder(b - a, 2 * math.pi)
-                out.append(math.remainder(a + w * d, 2 * math.pi))
-            else:
-                out.append(a + w * (b - a))
-        return tuple(out)
-
-    def window(self, t0_ns: int, t1_ns: int) -> list[tuple[int, tuple[float, ...]]]:
-        return [b for b in self._buf if t0_ns <= b[0] <= t1_ns]
-
-    def latest(self) -> tuple[int, tuple[float, ...]] | None:
-        return self._buf[-1] if self._buf else None
-
-
 class LocalizationPipeline:
     """Feed frames and telemetry (capture timestamps, ns, one monotonic clock);
     read `output(t_ns)` at any rate. Single-threaded: one owner calls it."""
@@ -179,11 +139,12 @@ class LocalizationPipeline:
                                             correlated_fraction=config.fix_correlated_fraction))
         self.vo = OrthoOdometry(VoConfig(attitude_rate_sigma_rad=att_sigma / 4))
         self.health = HealthMonitor(self.integrity)
-        self._att = _Telemetry()
-        self._alt = _Telemetry()
+        self._att = TelemetryBuffer()
+        self._alt = TelemetryBuffer()
         self._prior: tuple[int, float, float, float] | None = None  # t, north, east, sigma
         self._index: TileIndex | None = None
         self._pending: list[tuple[int, F64, F64]] = []  # unconfirmed relocalisations (t, ne, cov)
+        self._reloc_small = False  # the last relocalisation searched no more than a tracking window
         self._confirmed = False  # the filter holds a confirmed fix (vs. only a prior / nothing)
         self._last_source = "none"
         self._last_update_ns: int | None = None
@@ -287,7 +248,20 @@ class LocalizationPipeline:
             # as tight as when tracking, so one fix is enough (whole-map searches need more)
             return self._candidate(t_ns, res, flags, reloc=True, confirmations=1)
         self._confirmed = False
-        return self._relocalize(t_ns, image, R, alt[0], ortho, field, flags, around=est)
+        rep = self._relocalize(t_ns, image, R, alt[0], ortho, field, flags, around=est)
+        if rep.accepted or rep.reason not in ("ambiguous_place", "no_candidate") or not self._reloc_small:
+            return rep
+        # Heading references can be wrong by half a turn (a gimbal yaw that wraps, a reversed
+        # mount): the reversed-heading hypothesis gets the same search and the same gates.
+        # Only where the search is as small as a tracking window (cheap, and two hypotheses
+        # there still hold fewer positions than one whole-map search).
+        R_flip = np.diag([-1.0, -1.0, 1.0]) @ R
+        try:
+            ortho_f, field_f = self.registrar.make_ortho(image, R_flip, alt[0], t_ns)
+        except GeoRegistrationError:
+            return rep
+        self.counters["fixes_refused"] -= 1  # one frame, one attempt
+        return self._relocalize(t_ns, image, R_flip, alt[0], ortho_f, field_f, flags, around=est)
 
     # ---- internals --------------------------------------------------------------------------
     def _camera_offset_ne(self, R_ned_cam: F64) -> F64:
@@ -378,6 +352,7 @@ class LocalizationPipeline:
                     field: F32, flags: set[Degradation], around: FilterEstimate | None = None) -> FrameReport:
         """No usable prior: search the whole map at a coarse scale when it is small enough
         (exact), else verify C6's retrieved candidates; then a fine C7 registration."""
+        self._reloc_small = False
         coarse, cfield = self._reloc_registrar.make_ortho(image, R, height, t_ns)
         off = self._camera_offset_ne(R)
         e0, n0, e1, n1 = self.map.bounds_en_m
@@ -411,6 +386,8 @@ class LocalizationPipeline:
             cands = self._index.query(coarse.image, k=self.config.relocalization_candidates * 4)
             windows = [(c.east_m + off[1], c.north_m + off[0], self._index.tile_m / 3.0) for c in cands
                        if e0 <= c.east_m <= e1 and n0 <= c.north_m <= n1][: self.config.relocalization_candidates]
+        self._reloc_small = around is not None and sep == 0.0 and \
+            n_positions <= (2 * self.config.max_search_radius_px) ** 2
         found: list[RegistrationResult] = []
         for we, wn, ws in windows:
             res = self._reloc_registrar.register(coarse, cfield, t_ns, we, wn, ws)
@@ -433,8 +410,8 @@ class LocalizationPipeline:
         # tracking window holds carries a tracking window's false-alarm risk: one fix is
         # enough. (A map barely larger than the footprint, or frames seconds apart with no
         # VO between them, could otherwise never be confirmed: pending fixes expire.)
-        small = around is not None and sep == 0.0 and n_positions <= (2 * self.config.max_search_radius_px) ** 2
-        return self._candidate(t_ns, fine, flags, reloc=True, confirmations=1 if small else None, located=True)
+        return self._candidate(t_ns, fine, flags, reloc=True, confirmations=1 if self._reloc_small else None,
+                               located=True)
 
     def _accept(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], mode: str) -> FrameReport:
         self.counters["fixes_accepted"] += 1
