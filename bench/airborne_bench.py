@@ -206,10 +206,12 @@ class StageTimer:
 
 
 class _Truncated:
-    """A camera that ends `stop_at_ns` (monotonic) in: `--stop-after` soaks on long inputs."""
+    """The replay camera, ended `stop_at_ns` (monotonic) in for `--stop-after` (a shorter
+    soak on long inputs); `on_end` runs once, on the camera thread, when it first reports
+    the end (the flight's state is all still alive then: the end-of-flight snapshot)."""
 
-    def __init__(self, inner: Any, stop_at_ns: int) -> None:
-        self._inner, self._stop_at_ns = inner, stop_at_ns
+    def __init__(self, inner: Any, stop_at_ns: int, on_end: Callable[[], None]) -> None:
+        self._inner, self._stop_at_ns, self._on_end = inner, stop_at_ns, on_end
 
     @property
     def stats(self) -> Any:
@@ -217,7 +219,10 @@ class _Truncated:
 
     @property
     def exhausted(self) -> bool:
-        return bool(self._inner.exhausted) or time.monotonic_ns() >= self._stop_at_ns
+        ended = bool(self._inner.exhausted) or time.monotonic_ns() >= self._stop_at_ns
+        if ended:
+            self._on_end()
+        return ended
 
     def read(self, timeout_s: float | None = None) -> Any:
         if time.monotonic_ns() >= self._stop_at_ns:
@@ -298,18 +303,20 @@ def main(argv: list[str] | None = None) -> int:
                 traced.append((t, tracemalloc.get_traced_memory()[0] / 2**20))
                 if "warm" not in snaps and t >= args.warmup:
                     snaps["warm"] = tracemalloc.take_snapshot()
-                assembly = live.get("assembly")
-                if "warm" in snaps and "end" not in snaps and assembly is not None \
-                        and assembly.runtime.camera_exhausted:
-                    snaps["end"] = tracemalloc.take_snapshot()  # before shutdown frees the flight's state
 
     cache = open_cache(prep.cache_dir, trusted_keys=[prep.public_key], state_path=prep.state_path)
-    wrapper: Callable[[Any], Any] | None = None
-    if args.stop_after is not None:
-        stop_at = time.monotonic_ns() + int((demo_rehearsal.LEAD_IN_S + args.stop_after) * 1e9)
+    end_lock = threading.Lock()
 
-        def wrapper(src: Any) -> Any:
-            return _Truncated(src, stop_at)
+    def at_camera_end() -> None:
+        with end_lock:
+            if args.tracemalloc and "warm" in snaps and "end" not in snaps:
+                snaps["end"] = tracemalloc.take_snapshot()  # before shutdown frees the flight's state
+
+    stop_at = time.monotonic_ns() + int((demo_rehearsal.LEAD_IN_S + args.stop_after) * 1e9) \
+        if args.stop_after is not None else 2**62
+
+    def wrapper(src: Any) -> Any:
+        return _Truncated(src, stop_at, at_camera_end)
     sampler = threading.Thread(target=sample, daemon=True)
     if args.tracemalloc:
         tracemalloc.start()
