@@ -128,3 +128,6 @@ def test_sparse_frames_with_a_reversed_heading_are_localised(maps) -> None:
             accepted.append((float(np.hypot(*d)), float(d @ np.linalg.solve(c, d))))
     assert len(accepted) >= 2
     assert all(err < 3.0 and m2 < 11.83 for err, m2 in accepted)
+    # successive fixes with no VO between them are fused, not reset: the velocity is learnt
+    out = pipe.output(1000 * MS + 2 * 7000 * MS)
+    assert abs(out.vn_mps - 5.0) < 1.0 and abs(out.ve_mps) < 1.0

@@ -144,6 +144,7 @@ class LocalizationPipeline:
         self._prior: tuple[int, float, float, float] | None = None  # t, north, east, sigma
         self._index: TileIndex | None = None
         self._pending: list[tuple[int, F64, F64]] = []  # unconfirmed relocalisations (t, ne, cov)
+        self._vo_since_fix = False  # VO has moved the estimate since the last accepted fix
         self._reloc_small = False  # the last relocalisation searched no more than a tracking window
         self._confirmed = False  # the filter holds a confirmed fix (vs. only a prior / nothing)
         self._last_source = "none"
@@ -280,6 +281,7 @@ class LocalizationPipeline:
             _log.warning("VO measurement refused", kind="vo_refused", frame=t_ns, error=str(exc))
             return
         if out.accepted:
+            self._vo_since_fix = True
             self.counters["vo_updates"] += 1
             self._last_source, self._last_update_ns = "vo", t_ns
         for p in range(len(self._pending)):  # carry unconfirmed relocalisations along the VO track
@@ -341,6 +343,17 @@ class LocalizationPipeline:
             return self._refuse(t_ns, "inconsistent_with_prior", flags, attempted=True, res=res, mode="reloc")
         self._pending = []
         self._confirmed = True
+        # Carried since the last fix by the motion model alone (frames seconds apart, no VO),
+        # the estimate's error is what its covariance says: fuse, so the velocity that the
+        # successive fixes imply is learnt. A VO-carried estimate's drift is not modelled
+        # that way (it would be read as velocity): reset.
+        if est is not None and self.health.last_fix_ns is not None and not self._vo_since_fix:
+            try:
+                if self.ekf.update_position(t_ns, res.north_m, res.east_m, res.cov_ne).accepted:
+                    self.counters["relocalizations"] += 1
+                    return self._accept(t_ns, res, flags, "reloc")
+            except MeasurementError:
+                pass
         vel = (est.vn_mps, est.ve_mps, float(np.sqrt(max(est.covariance[2, 2], est.covariance[3, 3])))) if est else (0.0, 0.0, None)
         self.ekf.reset(t_ns, res.north_m, res.east_m, res.cov_ne, vel[0], vel[1], vel[2])
         self.counters["relocalizations"] += 1
@@ -415,6 +428,7 @@ class LocalizationPipeline:
 
     def _accept(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], mode: str) -> FrameReport:
         self.counters["fixes_accepted"] += 1
+        self._vo_since_fix = False
         self.health.fix_accepted(t_ns)
         self.health.frame_seen(t_ns, flags)
         self._last_source, self._last_update_ns = "fix", t_ns
