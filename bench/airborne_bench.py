@@ -87,7 +87,9 @@ def _memory_figures(samples: list[tuple[float, float]], wall_s: float) -> dict[s
     last_q = [v for t, v in samples if t >= wall_s * 0.75] or [samples[-1][1]]
     return {"first": round(samples[0][1], 1), "max": round(max(v for _, v in samples), 1),
             "last": round(samples[-1][1], 1), "plateau_last_quarter_median": round(statistics.median(last_q), 1),
-            "slope_second_half_mib_per_min": round(_slope_per_min(half), 3)}
+            "slope_second_half_mib_per_min": round(_slope_per_min(half), 3),
+            # the shape behind the slope: one sample every 30 s (s, MiB)
+            "every_30s": [(round(t), round(v, 1)) for t, v in samples[::30]]}
 
 
 @dataclass(frozen=True)
