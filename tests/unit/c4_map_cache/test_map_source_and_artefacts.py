@@ -171,6 +171,25 @@ def test_every_patch_pixel_samples_the_exact_mercator_position(sim: CacheSimulat
     assert checked >= 5
 
 
+def test_decoded_tile_memory_stays_within_its_budget(sim: CacheSimulator, state: Path) -> None:
+    """A long flight reads many tiles: the decoded-tile LRU must plateau at its byte budget."""
+    cache = _open(sim, sim.build("lru", tiles=_coordinate_tiles(), descriptors=False), state)
+    one_tile = 256 * 256 * 4
+    source = cache.map_source(tile_lru_bytes=3 * one_tile)
+    reference = cache.map_source()
+    gsd = source.native_gsd_m
+    for east in np.linspace(-250.0, 250.0, 9):
+        for north in np.linspace(-250.0, 250.0, 9):
+            patch = source.read_patch(float(east), float(north), 64, 64, gsd)
+            assert source.cached_tile_bytes <= 3 * one_tile
+            np.testing.assert_array_equal(patch.image, reference.read_patch(float(east), float(north), 64, 64, gsd).image)
+    assert source.cached_tile_bytes > 0
+    with pytest.raises(ValueError, match="tile_lru_bytes"):
+        from gps_denied_onboard.components.c4_map_cache.map_source import CacheMapSource
+
+        CacheMapSource(cache, tile_lru_bytes=0)
+
+
 def test_concurrent_reads_from_several_threads(sim: CacheSimulator, state: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

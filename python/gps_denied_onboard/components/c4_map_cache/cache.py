@@ -188,11 +188,12 @@ class VerifiedCache:
         matrix.setflags(write=False)
         return DescriptorIndex(extractor, dim, span, ids, matrix, tiles, bounds, foot, self._frame)
 
-    def map_source(self) -> CacheMapSource:
-        """This cache as a `gps_denied_onboard._types.MapSource` in `frame`."""
-        from gps_denied_onboard.components.c4_map_cache.map_source import CacheMapSource
+    def map_source(self, *, tile_lru_bytes: int | None = None) -> CacheMapSource:
+        """This cache as a `gps_denied_onboard._types.MapSource` in `frame`; decoded
+        tiles are kept in an LRU of at most `tile_lru_bytes` (default 24 MiB)."""
+        from gps_denied_onboard.components.c4_map_cache.map_source import DEFAULT_TILE_LRU_BYTES, CacheMapSource
 
-        return CacheMapSource(self)
+        return CacheMapSource(self, tile_lru_bytes=tile_lru_bytes or DEFAULT_TILE_LRU_BYTES)
 
     def close(self) -> None:
         with self._lock:

@@ -31,13 +31,19 @@ if TYPE_CHECKING:
 
 _NODES = 17
 _MAX_DOWNSAMPLE = 64
-_LRU_TILES = 256
+# Decoded-tile LRU budget: bounds the airborne process's memory whatever the tile size
+# (a 256 px BGRA tile is 256 KiB; the budget holds ~96 of them, a few frames' footprints).
+DEFAULT_TILE_LRU_BYTES = 24 * 1024 * 1024
 
 
 class CacheMapSource:
     """`MapSource` over a `VerifiedCache` (every tile it reads is hash-checked)."""
 
-    def __init__(self, cache: VerifiedCache) -> None:
+    def __init__(self, cache: VerifiedCache, *, tile_lru_bytes: int = DEFAULT_TILE_LRU_BYTES) -> None:
+        if tile_lru_bytes <= 0:
+            raise ValueError(f"tile_lru_bytes must be > 0, got {tile_lru_bytes}")
+        self._lru_budget = tile_lru_bytes
+        self._lru_bytes = 0
         self._cache = cache
         self._frame = cache.frame
         self._z = cache.zoom
@@ -79,10 +85,19 @@ class CacheMapSource:
         bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
         bgra[:, :, 3] = ok.view(np.uint8) * np.uint8(255)
         with self._lru_lock:
-            self._lru[key] = bgra
-            while len(self._lru) > _LRU_TILES:
-                self._lru.popitem(last=False)
+            if key not in self._lru:
+                self._lru[key] = bgra
+                self._lru_bytes += bgra.nbytes
+            while self._lru_bytes > self._lru_budget and len(self._lru) > 1:
+                _, dropped = self._lru.popitem(last=False)
+                self._lru_bytes -= dropped.nbytes
         return bgra
+
+    @property
+    def cached_tile_bytes(self) -> int:
+        """Bytes held by the decoded-tile LRU (at most the budget, or one tile)."""
+        with self._lru_lock:
+            return self._lru_bytes
 
     @property
     def frame(self) -> EnuFrame:
