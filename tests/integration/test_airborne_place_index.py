@@ -7,11 +7,8 @@ position."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 
 from gps_denied_onboard.components.c4_map_cache import open_cache
@@ -20,29 +17,9 @@ from gps_denied_onboard.runtime_root.airborne import described_cache_map
 from gps_denied_onboard.runtime_root.airborne_replay import replay_flight
 from gps_denied_onboard.runtime_root.demo import DemoParams, Prepared, prepare
 from tests.integration.localization_flightgen import track_errors_m
+from tests.testlib.extractors import CountingExtractor
 
 PARAMS = DemoParams(seed=3, world_px=1024, duration_s=10.0, fps=5.0)
-
-
-class CountingExtractor:
-    """The default extractor, recording the batch size of every `describe` call."""
-
-    def __init__(self, name: str | None = None) -> None:
-        self._inner = default_descriptor_extractor()
-        self._name = name or self._inner.name
-        self.calls: list[int] = []
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dim(self) -> int:
-        return self._inner.dim
-
-    def describe(self, images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
-        self.calls.append(len(images))
-        return self._inner.describe(images)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,29 +18,9 @@ from gps_denied_onboard.components.c6_place_recognition import DescribedMap, Til
 from gps_denied_onboard.components.c7_geo_registration import InMemoryMap
 from gps_denied_onboard.logging import format_record
 from tests.integration.localization_flightgen import synthetic_world_pair
+from tests.testlib.extractors import CountingExtractor
 
 TILE_M = 200.0
-
-
-class CountingExtractor:
-    """The default extractor, counting the images it describes; `name` can be changed."""
-
-    def __init__(self, name: str | None = None) -> None:
-        self._inner = default_descriptor_extractor()
-        self._name = name or self._inner.name
-        self.calls: list[int] = []
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dim(self) -> int:
-        return self._inner.dim
-
-    def describe(self, images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
-        self.calls.append(len(images))
-        return self._inner.describe(images)
 
 
 @dataclass(frozen=True)
