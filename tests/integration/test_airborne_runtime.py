@@ -19,6 +19,7 @@ from gps_denied_onboard.components.c1_camera import CapturedFrame, SourceStats
 from gps_denied_onboard.components.c2_fc_link import FcLink
 from gps_denied_onboard.config.sections.fc_link import FcLinkConfig
 from gps_denied_onboard.fdr_client.testing import FakeFdrSink
+from gps_denied_onboard.runtime_root.airborne_pipeline import FusedOutput
 from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, RuntimeSettings
 
 
@@ -34,23 +35,6 @@ def _restore_logging() -> Iterator[None]:
     gdn.setLevel(level)
     gdn.handlers[:] = handlers
     gdn.propagate = propagate
-
-
-@dataclass(frozen=True)
-class Out:
-    timestamp_ns: int
-    lat_deg: float
-    lon_deg: float
-    alt_msl_m: float
-    vn_mps: float
-    ve_mps: float
-    vd_mps: float
-    cov_nn: float
-    cov_ne: float
-    cov_ee: float
-    source: str
-    health: str
-    degradations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,9 +67,9 @@ class ScriptedPipeline:
             raise ValueError("scripted failure")
         return Report()
 
-    def output(self, t_ns: int) -> Out:
+    def output(self, t_ns: int) -> FusedOutput:
         truth = self.track.truth_at(self.emu.flight_from_mono(t_ns))
-        return Out(t_ns, truth.lat_deg, truth.lon_deg, truth.alt_m, truth.vn, truth.ve, truth.vd, 1.0, 0.0, 1.0,
+        return FusedOutput(t_ns, truth.lat_deg, truth.lon_deg, truth.alt_m, truth.vn, truth.ve, truth.vd, 1.0, 0.0, 1.0,
                    "fix", "ok")
 
 

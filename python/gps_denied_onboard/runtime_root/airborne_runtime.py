@@ -26,7 +26,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gps_denied_onboard.clock import Clock
 from gps_denied_onboard.components.c1_camera import CapturedFrame, FrameSource
@@ -39,6 +39,9 @@ from gps_denied_onboard.components.c2_fc_link import (
     TimedValue,
 )
 from gps_denied_onboard.logging import get_logger
+
+if TYPE_CHECKING:
+    from gps_denied_onboard.runtime_root.airborne_pipeline import FusedOutput
 
 _log = get_logger("airborne_runtime")
 
@@ -56,7 +59,7 @@ class Pipeline(Protocol):
 
     def on_frame(self, t_ns: int, image: Any) -> Any: ...
 
-    def output(self, t_ns: int) -> Any: ...
+    def output(self, t_ns: int) -> FusedOutput: ...
 
 
 @dataclass(frozen=True)
@@ -353,7 +356,7 @@ class AirborneRuntime:
                 out = self._pipe.output(now)
                 # right after (re)initialisation the velocity is barely known and the
                 # autopilot must be told so, or its velocity gate rejects the fix
-                self._last_speed_sigma = getattr(out, "speed_sigma_mps", None)
+                self._last_speed_sigma = out.speed_sigma_mps
             finally:
                 self._pipe_lock.release()
             self._last_output = out
