@@ -15,6 +15,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI must give the same verdict on every run: under Bazel (or HYPOTHESIS_PROFILE=ci) Hypothesis draws
+# its examples from a fixed seed per test. `HYPOTHESIS_PROFILE=explore` searches harder with fresh
+# randomness, for hunting bugs locally; a failure it finds is then pinned with @example.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+_profile = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("TEST_TMPDIR") else "default")
+settings.load_profile(_profile)
 
 MARKERS = {
     "cuda": "needs an NVIDIA GPU with CUDA",

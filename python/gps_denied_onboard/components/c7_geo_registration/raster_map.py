@@ -116,7 +116,7 @@ class GeoRasterMap(InMemoryMap):
                 raise MapLoadError(path_s, "no CRS (give a .prj / GeoTIFF CRS tags beside the world file)")
             if src.transform.is_identity:
                 raise MapLoadError(path_s, "no geotransform (no world file or GeoTIFF georeference)")
-            cx, cy = src.transform * (src.width / 2.0, src.height / 2.0)
+            cx, cy = src.transform @ (src.width / 2.0, src.height / 2.0)
             lons, lats = transform(src_crs, "EPSG:4326", [cx], [cy])
             lat0, lon0 = float(lats[0]), float(lons[0])
             dst_crs = CRS.from_proj4(f"+proj=ortho +lat_0={lat0:.10f} +lon_0={lon0:.10f} +ellps=WGS84 +units=m +no_defs")
@@ -163,7 +163,7 @@ def _sidecar_crs(path: Path, crs_cls: type) -> object | None:
 def _native_gsd(src_transform: object, src_crs: object, dst_crs: object, width: int, height: int, transform: object) -> float:
     """The finer of the raster's two metric pixel sizes at its centre."""
     c, r = width / 2.0, height / 2.0
-    pts = [src_transform * (c, r), src_transform * (c + 1.0, r), src_transform * (c, r + 1.0)]  # type: ignore[operator]
+    pts = [src_transform @ (c, r), src_transform @ (c + 1.0, r), src_transform @ (c, r + 1.0)]  # type: ignore[operator]
     xs, ys = transform(src_crs, dst_crs, [p[0] for p in pts], [p[1] for p in pts])  # type: ignore[operator]
     dx = math.hypot(xs[1] - xs[0], ys[1] - ys[0])
     dy = math.hypot(xs[2] - xs[0], ys[2] - ys[0])
