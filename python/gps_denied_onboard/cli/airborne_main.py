@@ -9,7 +9,8 @@ from gps_denied_onboard.cli.commands import Command, run_cli
 COMMANDS = (
     Command("run", "fly: live camera + MAVLink link, outputs position to the autopilot",
             "gps_denied_onboard.runtime_root.airborne:run_main", "airborne runtime issue"),
-    Command("replay", "run the whole pipeline over a recorded flight dataset and write the track",
+    Command("replay", "run the whole pipeline over a recorded flight dataset and write the track "
+            "(--mavlink: and feed an autopilot)",
             "gps_denied_onboard.runtime_root.airborne_replay:replay_main", "localization issue"),
     Command("info", "print the version and the components built into this binary",
             "gps_denied_onboard.runtime_root.airborne_info:info_main"),

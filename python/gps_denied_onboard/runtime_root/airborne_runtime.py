@@ -20,7 +20,6 @@ error is logged with its traceback, recorded, counted and reported.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 from collections import deque
@@ -35,10 +34,15 @@ from gps_denied_onboard.components.c2_fc_link import (
     AttitudeSample,
     FcLink,
     OutputHealth,
-    PositionOutput,
     TimedValue,
 )
 from gps_denied_onboard.logging import get_logger
+from gps_denied_onboard.runtime_root.airborne_position_out import (
+    extrapolate,
+    next_send_ns,
+    output_health,
+    position_output,
+)
 
 if TYPE_CHECKING:
     from gps_denied_onboard.runtime_root.airborne_pipeline import FusedOutput
@@ -137,7 +141,6 @@ class AirborneRuntime:
         self._last_output: Any = None
         self._health_reason: str | None = None
         self._pending_agl: tuple[int, float] | None = None
-        self._last_speed_sigma: float | None = None
         link.add_sample_listener(self._telemetry.append)  # deque.append is atomic: no lock on the link thread
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -344,7 +347,7 @@ class AirborneRuntime:
             # processing time) and restarts the tick; otherwise one tick per period,
             # skipping missed ticks instead of bursting.
             self._solution_ready.clear()
-            next_ns = now + period if fresh else max(next_ns + period, now + period // 2)
+            next_ns = next_send_ns(now, next_ns, period, fresh)
             try:
                 self._output_step(now)
             except Exception as exc:  # noqa: BLE001 - thread boundary: keep the autopilot fed
@@ -354,9 +357,6 @@ class AirborneRuntime:
         if self._pipe_lock.acquire(timeout=self._s.lock_wait_s):
             try:
                 out = self._pipe.output(now)
-                # right after (re)initialisation the velocity is barely known and the
-                # autopilot must be told so, or its velocity gate rejects the fix
-                self._last_speed_sigma = out.speed_sigma_mps
             finally:
                 self._pipe_lock.release()
             self._last_output = out
@@ -365,30 +365,11 @@ class AirborneRuntime:
         if prev is None:
             return None
         self.counters.extrapolated += 1
-        dt = max(0.0, (now - prev.timestamp_ns) / 1e9)
-        grow = (1.0 * dt) ** 2  # ~1 m/s velocity uncertainty over the extrapolation
-        dn, de = prev.vn_mps * dt, prev.ve_mps * dt
-        lat = prev.lat_deg + math.degrees(dn / 6_378_137.0)
-        lon = prev.lon_deg + math.degrees(de / (6_378_137.0 * math.cos(math.radians(prev.lat_deg))))
-        return dataclasses.replace(prev, timestamp_ns=now, lat_deg=lat, lon_deg=lon,
-                                   alt_msl_m=prev.alt_msl_m - prev.vd_mps * dt, cov_nn=prev.cov_nn + grow,
-                                   cov_ee=prev.cov_ee + grow)
+        return extrapolate(prev, now)
 
     def _health(self, out: Any, now: int) -> tuple[OutputHealth, str | None]:
-        reasons: list[str] = []
         stalled = self._last_frame_ns is not None and (now - self._last_frame_ns) / 1e9 > self._s.camera_stall_s
-        if stalled and not self._camera_exhausted.is_set():
-            reasons.append("camera stalled")
-        if out is None or out.source == "none" or out.health == "lost":
-            health = OutputHealth.LOST
-            reasons.append("no position" if out is None or out.source == "none" else "position lost")
-        elif out.health == "degraded" or stalled:
-            health = OutputHealth.DEGRADED
-        else:
-            health = OutputHealth.OK
-        if out is not None:
-            reasons.extend(d for d in getattr(out, "degradations", ()) if health is not OutputHealth.OK)
-        return health, (", ".join(dict.fromkeys(reasons)) or None)
+        return output_health(out, camera_stalled=stalled, camera_ended=self._camera_exhausted.is_set())
 
     def _output_step(self, now: int) -> None:
         out = self._solution(now)
@@ -401,17 +382,13 @@ class AirborneRuntime:
             else:
                 _log.warning("navigation degraded", kind="health_degraded", reason=reason)
         self._link.set_degraded(reason if health is not OutputHealth.OK else None)
-        if out is None or not math.isfinite(out.lat_deg) or not math.isfinite(out.cov_nn):
-            return
         capture = self._last_processed_capture if self._last_processed_capture is not None else now
         try:
-            position = PositionOutput(
-                valid_ns=now, capture_ns=min(capture, now), lat_deg=out.lat_deg, lon_deg=out.lon_deg,
-                alt_msl_m=out.alt_msl_m, vn=out.vn_mps, ve=out.ve_mps, vd=out.vd_mps, cov_nn=out.cov_nn,
-                cov_ne=out.cov_ne, cov_ee=out.cov_ee, health=health, source=out.source,
-                speed_sigma_m_s=self._last_speed_sigma)
+            position = position_output(out, health, valid_ns=now, capture_ns=capture)
         except ValueError as exc:  # FcLinkValueError: a solution the autopilot must not get
             self._worker_error("output", exc, self._fdr_output)
+            return
+        if position is None:  # no solution, or a non-finite one
             return
         sent = self._link.send_position(position)
         self.counters.positions_sent += 1
