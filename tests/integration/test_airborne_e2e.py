@@ -197,7 +197,11 @@ def test_demo_cli_reuses_inputs(prepared: Prepared, capsys: pytest.CaptureFixtur
 
 def test_airborne_run_closes_the_flight_cleanly_on_sigterm(prepared: Prepared, tmp_path: Path) -> None:
     """`airborne run --config` as a process (replay camera, bench raster, UDP link to the
-    emulator): SIGTERM ends it with exit 0 and a clean FDR footer."""
+    emulator): SIGUSR1 asks for a position reset (MAV_CMD_EXTERNAL_POSITION_ESTIMATE); this
+    process never has a healthy output (its replay camera and the emulator's telemetry
+    start seconds apart), so the request expires, reported and recorded, and nothing is
+    sent (the send itself: test_airborne_runtime). SIGTERM ends it with exit 0 and a
+    clean FDR footer."""
     import os
     import signal
     import subprocess
@@ -213,7 +217,7 @@ def test_airborne_run_closes_the_flight_cleanly_on_sigterm(prepared: Prepared, t
     emu = AutopilotEmulator(FlightTrack.from_dataset(ds))
     emu.start()
     config = {
-        "fc_link": {"url": emu.url},
+        "fc_link": {"url": emu.url, "reset_request_timeout_s": 1.0},
         "fdr": {"flight_root": str(tmp_path / "flights")},
         "airborne": {"camera": f"replay:{prepared.flight_dir}", "map_raster": str(prepared.pair_dir / "map.tif"),
                      "camera_calibration": str(prepared.flight_dir / "mav0" / "cam0" / "sensor.yaml"),
@@ -230,6 +234,11 @@ def test_airborne_run_closes_the_flight_cleanly_on_sigterm(prepared: Prepared, t
         while time.monotonic() < deadline and len(emu.report().of_type()) < 15 and proc.poll() is None:
             time.sleep(0.2)
         assert proc.poll() is None, proc.communicate()[1][-2000:]
+        proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10.0
+        while (time.monotonic() < deadline and proc.poll() is None
+               and not any("reset not sent" in text for _, text in emu.report().statustexts)):
+            time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -244,6 +253,13 @@ def test_airborne_run_closes_the_flight_cleanly_on_sigterm(prepared: Prepared, t
     scan = reader.scan()
     assert scan.clean and scan.footer is not None and scan.footer.clean_shutdown
     assert "clean_shutdown=True" in out
+    records = read_flight_records(tmp_path / "flights" / flights[0])
+    resets = [r.payload for r in records if r.kind == "runtime.position_reset"]
+    health = [r.payload for r in records if r.kind == "runtime.health"]
+    assert report.external_position_estimates == 0  # never a reset from an untrusted position
+    assert any("GDN reset not sent" in text for _, text in report.statustexts)
+    assert [r["action"] for r in resets] == ["request_expired"]
+    assert all(h["health"] != "ok" for h in health)
 
 
 def test_example_config_and_unit_file_are_consistent() -> None:

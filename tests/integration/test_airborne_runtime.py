@@ -51,6 +51,7 @@ class ScriptedPipeline:
     def __init__(self, emu: AutopilotEmulator, track: Any, frame_s: float, fail_every: int = 0) -> None:
         self.emu, self.track, self.frame_s, self.fail_every = emu, track, frame_s, fail_every
         self.frames = 0
+        self.health_at: Any = None  # t_ns -> "ok" | "degraded" | "lost" (scripted health)
         self.attitudes = 0
         self.altitudes = 0
 
@@ -69,8 +70,9 @@ class ScriptedPipeline:
 
     def output(self, t_ns: int) -> FusedOutput:
         truth = self.track.truth_at(self.emu.flight_from_mono(t_ns))
+        health = self.health_at(t_ns) if self.health_at is not None else "ok"
         return FusedOutput(t_ns, truth.lat_deg, truth.lon_deg, truth.alt_m, truth.vn, truth.ve, truth.vd, 1.0, 0.0, 1.0,
-                   "fix", "ok")
+                   "fix" if health != "lost" else "vo", health)
 
 
 class TickCamera:
@@ -199,3 +201,40 @@ def test_airborne_run_startup_errors_are_one_line(tmp_path: Any, capsys: pytest.
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+@pytest.mark.parametrize("mode", ["request", "recovery"])
+def test_position_reset_is_sent_once_at_the_first_healthy_output(mode: str) -> None:
+    """A reset requested while the output is lost goes out once, when it is healthy
+    again (never with the lost position); with `reset_after_lost_s` a long enough loss
+    triggers one by itself. The emulator counts the MAV_CMD_EXTERNAL_POSITION_ESTIMATEs."""
+    from gps_denied_onboard.runtime_root.airborne_position_reset import PositionResetSettings
+
+    track = straight_line_track(6.0, attitude_hz=20.0)
+    emu = AutopilotEmulator(track)
+    link = FcLink(FcLinkConfig(url=emu.url))
+    pipe = ScriptedPipeline(emu, track, 0.01)
+    t0 = time.monotonic_ns()
+    lost = (int(0.5e9), int(2.0e9))  # lost from 0.5 s to 2.0 s after start, healthy otherwise
+    pipe.health_at = lambda t: "lost" if lost[0] <= t - t0 < lost[1] else "ok"
+    reset = PositionResetSettings(reset_after_lost_s=1.0 if mode == "recovery" else 0.0)
+    out = FakeFdrSink("runtime.output")
+    runtime = AirborneRuntime(pipeline=pipe, link=link, camera_factory=lambda: TickCamera(0.2), clock=WallClock(),
+                              settings=RuntimeSettings(output_rate_hz=10.0, position_reset=reset), fdr_output=out)
+    link.start()
+    emu.start()
+    runtime.start()
+    time.sleep(1.0)  # lost now
+    if mode == "request":
+        runtime.request_position_reset()
+        runtime.request_position_reset()  # the same pending request
+    time.sleep(2.5)  # healthy again from 2.0 s
+    runtime.stop()
+    link.stop()
+    report = emu.stop()
+    assert report.external_position_estimates == 1
+    resets = [r.payload for r in out.of_kind("runtime.position_reset")]
+    assert [r["action"] for r in resets] == [mode]
+    assert resets[0]["valid_ns"] - t0 >= lost[1]  # sent after recovery, not while lost
+    assert runtime.counters.position_resets == 1
+    assert any("position reset sent" in text for _, text in report.statustexts)

@@ -99,6 +99,12 @@ KINDS: dict[str, KindSpec] = {
         doc="the navigation health reported to the autopilot/GCS changed (reason empty when OK)",
         fields={"health": "string", "reason": "string"},
     ),
+    "runtime.position_reset": KindSpec(
+        doc="MAV_CMD_EXTERNAL_POSITION_ESTIMATE sent (action request|recovery) or a reset request expired"
+            " with no healthy output (action request_expired, position fields NaN)",
+        fields={"action": "string", "valid_ns": "integer", "lat_deg": "number", "lon_deg": "number",
+                "horiz_sigma_m": "number"},
+    ),
     "runtime.thread_stall": KindSpec(
         doc="a worker thread stalled or died; what the supervisor did about it",
         fields={"thread": "string", "age_s": "number", "action": "string"},

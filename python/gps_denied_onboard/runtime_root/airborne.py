@@ -215,6 +215,7 @@ def _assemble(cfg: GdnConfig, c2: Any, clock: Clock, registry: FdrClientRegistry
               ground_alt_msl_m: float | None, flight_id: str, camera_factory: Callable[[], FrameSource] | None,
               on_frame: Callable[[FrameEvent], None] | None, closers: list[Callable[[], None]]) -> AirborneAssembly:
     from gps_denied_onboard.runtime_root.airborne_pipeline import build_localization_pipeline
+    from gps_denied_onboard.runtime_root.airborne_position_reset import PositionResetSettings
     from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, RuntimeSettings
 
     link = c2.FcLink(cfg.fc_link, clock=clock, fdr=clients["c2_fc_link"], fdr_out=clients["c2_fc_link.out"])
@@ -225,7 +226,10 @@ def _assemble(cfg: GdnConfig, c2: Any, clock: Clock, registry: FdrClientRegistry
     a = cfg.airborne
     settings = RuntimeSettings(output_rate_hz=cfg.fc_link.output_rate_hz, frame_queue=a.frame_queue,
                                telemetry_queue=a.telemetry_queue, stall_timeout_s=a.stall_timeout_s,
-                               camera_stall_s=a.camera_stall_s, supervise_interval_s=a.supervise_interval_s)
+                               camera_stall_s=a.camera_stall_s, supervise_interval_s=a.supervise_interval_s,
+                               position_reset=PositionResetSettings(
+                                   reset_after_lost_s=cfg.fc_link.reset_after_lost_s,
+                                   request_timeout_s=cfg.fc_link.reset_request_timeout_s))
     runtime = AirborneRuntime(pipeline=pipeline, link=link,
                               camera_factory=camera_factory or camera_factory_from_config(cfg, clock), clock=clock,
                               settings=settings, fdr_vision=clients["c1_camera.vision"],
@@ -273,6 +277,9 @@ def run_main(argv: list[str]) -> int:
         print(f"airborne run: cannot start: {exc}", file=sys.stderr)
         assembly.shutdown()
         return EXIT_STARTUP
+    # SIGUSR1: the operator asks for a one-off autopilot position reset
+    # (`systemctl kill -s USR1 gdn-airborne`), sent at the next healthy output.
+    signal.signal(signal.SIGUSR1, lambda _signum, _frame: assembly.runtime.request_position_reset())
     try:
         assembly.runtime.run(stop, until_camera_exhausted=args.exit_when_camera_ends)
     finally:

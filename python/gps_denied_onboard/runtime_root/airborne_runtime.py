@@ -34,6 +34,7 @@ from gps_denied_onboard.components.c2_fc_link import (
     AttitudeSample,
     FcLink,
     OutputHealth,
+    PositionOutput,
     TimedValue,
 )
 from gps_denied_onboard.logging import get_logger
@@ -42,6 +43,11 @@ from gps_denied_onboard.runtime_root.airborne_position_out import (
     next_send_ns,
     output_health,
     position_output,
+)
+from gps_denied_onboard.runtime_root.airborne_position_reset import (
+    PositionResetPolicy,
+    PositionResetSettings,
+    ResetAction,
 )
 
 if TYPE_CHECKING:
@@ -90,6 +96,7 @@ class RuntimeCounters:
     stalls_reported: int = 0
     restarts: int = 0
     camera_reopens: int = 0
+    position_resets: int = 0  # MAV_CMD_EXTERNAL_POSITION_ESTIMATE sent
     # (frame capture_ns, capture -> first position sent in ms), newest last
     latencies_ms: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=20_000))
 
@@ -103,6 +110,7 @@ class RuntimeSettings:
     camera_stall_s: float = 2.0
     supervise_interval_s: float = 0.5
     lock_wait_s: float = 0.03  # how long the output thread waits for a frame in progress
+    position_reset: PositionResetSettings = field(default_factory=PositionResetSettings)
 
 
 class AirborneRuntime:
@@ -141,6 +149,7 @@ class AirborneRuntime:
         self._last_output: Any = None
         self._health_reason: str | None = None
         self._pending_agl: tuple[int, float] | None = None
+        self._reset = PositionResetPolicy(settings.position_reset)
         link.add_sample_listener(self._telemetry.append)  # deque.append is atomic: no lock on the link thread
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -184,6 +193,12 @@ class AirborneRuntime:
         self._solution_ready.set()
         for thread in list(self._threads.values()):
             thread.join(timeout_s)
+
+    def request_position_reset(self) -> None:
+        """Ask for one MAV_CMD_EXTERNAL_POSITION_ESTIMATE at the next healthy output
+        (safe from a signal handler or any thread; see airborne_position_reset)."""
+        self._reset.request(self._clock.monotonic_ns())
+        _log.info("position reset requested", kind="position_reset_requested")
 
     # ---- supervision -------------------------------------------------------------------
 
@@ -388,13 +403,36 @@ class AirborneRuntime:
         except ValueError as exc:  # FcLinkValueError: a solution the autopilot must not get
             self._worker_error("output", exc, self._fdr_output)
             return
+        action = self._reset.decide(now, health if position is not None else OutputHealth.LOST)
+        if action is ResetAction.REQUEST_EXPIRED:
+            self._reset_event(action, now, None)
         if position is None:  # no solution, or a non-finite one
             return
         sent = self._link.send_position(position)
         self.counters.positions_sent += 1
+        if action in (ResetAction.SEND_REQUESTED, ResetAction.SEND_RECOVERED):
+            self._link.send_external_position_estimate(position)
+            self._reset_event(action, now, position)
         pending = self._latency_pending
         if pending is not None:
             self._latency_pending = None
             self.counters.latencies_ms.append((pending, (sent.sent_ns - pending) / 1e6))
             self._record(self._fdr_output, "runtime.latency", {"capture_ns": pending, "sent_ns": sent.sent_ns,
                                                                "latency_ms": (sent.sent_ns - pending) / 1e6})
+
+    def _reset_event(self, action: ResetAction, now: int, position: PositionOutput | None) -> None:
+        self.counters.position_resets += position is not None
+        nan = float("nan")
+        self._record(self._fdr_output, "runtime.position_reset", {
+            "action": action.value, "valid_ns": now, "lat_deg": position.lat_deg if position else nan,
+            "lon_deg": position.lon_deg if position else nan,
+            "horiz_sigma_m": position.horiz_sigma_m if position else nan})
+        if position is None:
+            timeout = self._s.position_reset.request_timeout_s
+            _log.warning("position reset request expired: no healthy output", kind="position_reset_expired",
+                         timeout_s=timeout)
+            self._link.send_statustext(f"GDN reset not sent: no healthy fix in {timeout:.0f}s", "warning")
+        else:
+            _log.info("position reset sent", kind="position_reset_sent", action=action.value,
+                      horiz_sigma_m=round(position.horiz_sigma_m, 2))
+            self._link.send_statustext(f"GDN position reset sent ({action.value})", "info")

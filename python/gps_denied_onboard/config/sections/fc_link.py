@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,6 +39,12 @@ class FcLinkConfig:
     satellites_when_fixed: int = 10
     # Oldest a position may be (capture -> send) before fix_type drops to NO_FIX.
     max_output_age_s: float = 2.0
+    # MAV_CMD_EXTERNAL_POSITION_ESTIMATE (one-off reset): sent on request (SIGUSR1) at the
+    # first healthy output, and, when > 0, automatically at the first healthy output after
+    # the output was lost for at least this long. 0 = on request only.
+    reset_after_lost_s: float = 0.0
+    # A request with no healthy output for this long expires (reported, nothing sent).
+    reset_request_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         allowed = {"gps_input", "global_position_sensor", "odometry"}
@@ -50,9 +57,11 @@ class FcLinkConfig:
                 raise ValueError(f"fc_link.{name} must be in [0, 255], got {getattr(self, name)}")
         for name in ("heartbeat_rate_hz", "timesync_rate_hz", "link_timeout_s", "min_horiz_accuracy_m",
                      "min_vert_accuracy_m", "min_speed_accuracy_m_s", "default_vert_sigma_m",
-                     "default_speed_sigma_m_s", "dop_uere_m", "max_output_age_s"):
+                     "default_speed_sigma_m_s", "dop_uere_m", "max_output_age_s", "reset_request_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"fc_link.{name} must be > 0, got {getattr(self, name)}")
+        if not (self.reset_after_lost_s >= 0 and math.isfinite(self.reset_after_lost_s)):
+            raise ValueError(f"fc_link.reset_after_lost_s must be >= 0 (0 = off), got {self.reset_after_lost_s}")
         if not 0 <= self.gps_id <= 255:
             raise ValueError(f"fc_link.gps_id must be in [0, 255], got {self.gps_id}")
         if not 0 <= self.satellites_when_fixed <= 255:
