@@ -101,7 +101,9 @@ def _telemetry(peer: Peer, boot_ms: int, roll: float = 0.1) -> None:
 def test_telemetry_in_positions_out(setup: tuple[FcLink, Peer, FakeFdrSink, FakeFdrSink]) -> None:
     link, peer, _, fdr_out = setup
     _telemetry(peer, 1000)
-    assert wait_for(lambda: link.snapshot().attitude is not None and link.link_up, peer)
+    # Four datagrams: wait until the link thread has parsed the last of them, not just the first.
+    assert wait_for(lambda: link.snapshot().attitude is not None and "relative" in link.snapshot().altitudes
+                    and link.snapshot().landed_state.value != "unknown" and link.link_up, peer)
     snap = link.snapshot()
     assert snap.attitude is not None and snap.attitude.yaw_rad == pytest.approx(0.3)
     assert snap.altitudes["relative"].alt_m == 100.0 and snap.landed_state.value == "in_air"
