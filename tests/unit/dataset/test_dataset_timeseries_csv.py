@@ -67,3 +67,37 @@ def test_numeric_csv_round_trip_is_lossless(tmp_path_factory: pytest.TempPathFac
     t2, v2 = read_numeric(path, cols, stream="s")
     np.testing.assert_array_equal(t2, t)
     np.testing.assert_array_equal(v2, v)
+
+
+def _reference_interpolate(ts: TimeSeries, query: np.ndarray) -> np.ndarray:
+    """The plain whole-series definition: np.interp over each (unwrapped) column."""
+    xs = (ts.t_ns - ts.t_ns[0]).astype(np.float64)
+    xq = (query - ts.t_ns[0]).astype(np.float64)
+    cols = []
+    for j, name in enumerate(ts.columns):
+        col = np.unwrap(ts.values[:, j]) if name in ts.angle_columns else ts.values[:, j]
+        cols.append(np.interp(xq, xs, col))
+    return np.stack(cols, axis=1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(st.integers(1, 10**9), min_size=1, max_size=40),
+    yaw=st.lists(st.floats(-math.pi, math.pi), min_size=41, max_size=41),
+    alt=st.lists(st.floats(-1e4, 1e4), min_size=41, max_size=41),
+    queries=st.lists(st.integers(-(10**9), 5 * 10**10), min_size=1, max_size=30),
+)
+def test_interpolation_matches_the_whole_series_definition(
+    steps: list[int], yaw: list[float], alt: list[float], queries: list[int]
+) -> None:
+    t = np.cumsum([0, *steps]).astype(np.int64)
+    n = len(t)
+    ts = TimeSeries("s", t, np.stack([yaw[:n], alt[:n]], axis=1), ("yaw", "alt"), frozenset({"yaw"}))
+    q = np.asarray(queries, dtype=np.int64)
+    got = ts.interpolate(q)
+    want = _reference_interpolate(ts, q)
+    np.testing.assert_allclose(got[:, 1], want[:, 1], rtol=1e-9, atol=1e-6)
+    ang = np.remainder(got[:, 0] - want[:, 0] + math.pi, 2 * math.pi) - math.pi  # compared on the circle
+    np.testing.assert_allclose(ang, 0.0, atol=1e-9)
+    assert np.all((got[:, 0] > -math.pi) & (got[:, 0] <= math.pi))
+    np.testing.assert_allclose(ts.interpolate(int(q[0])), got[0])  # a scalar query gives the same row
