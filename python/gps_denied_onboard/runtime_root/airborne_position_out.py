@@ -99,6 +99,32 @@ def next_send_ns(now_ns: int, scheduled_ns: int, period_ns: int, fresh: bool) ->
     return now_ns + period_ns if fresh else max(scheduled_ns + period_ns, now_ns + period_ns // 2)
 
 
+class LockedSolution:
+    """The pipeline's solution at a send instant, without waiting long for a frame in
+    progress: `output(t)` under `lock` if it can be had within `lock_wait_s`, else the
+    last solution extrapolated to `t` (counted in `extrapolated`), else None."""
+
+    def __init__(self, output: Callable[[int], FusedOutput], lock: threading.Lock, lock_wait_s: float) -> None:
+        self._output = output
+        self._lock = lock
+        self._lock_wait_s = lock_wait_s
+        self._last: FusedOutput | None = None
+        self.extrapolated = 0
+
+    def at(self, t_ns: int) -> FusedOutput | None:
+        if self._lock.acquire(timeout=self._lock_wait_s):
+            try:
+                out = self._output(t_ns)
+            finally:
+                self._lock.release()
+            self._last = out
+            return out
+        if self._last is None:
+            return None
+        self.extrapolated += 1
+        return extrapolate(self._last, t_ns)
+
+
 @dataclass(frozen=True)
 class Timeline:
     """The one fixed mapping between the dataset's clock and the link's (the
@@ -140,13 +166,11 @@ class PositionFeed:
     def __init__(self, link: FcLink, output: Callable[[int], FusedOutput], lock: threading.Lock, timeline: Timeline,
                  clock: Clock, *, rate_hz: float, camera_stall_s: float, lock_wait_s: float) -> None:
         self._link = link
-        self._output = output
-        self._lock = lock
+        self._solutions = LockedSolution(output, lock, lock_wait_s)
         self._timeline = timeline
         self._clock = clock
         self._period_ns = int(1e9 / rate_hz)
         self._camera_stall_ns = int(camera_stall_s * 1e9)
-        self._lock_wait_s = lock_wait_s
         self._stop = threading.Event()
         self._fresh = threading.Event()
         self._thread: threading.Thread | None = None
@@ -155,10 +179,8 @@ class PositionFeed:
         self._last_capture_ns: int | None = None
         self._latency_pending: int | None = None
         self._pending_lock = threading.Lock()  # frame_done (caller) vs the send that takes it
-        self._last_output: FusedOutput | None = None
         self._health_reason: str | None = None
         self._sent = 0
-        self._extrapolated = 0
         self._errors = 0
         self._latencies_ms: list[float] = []
 
@@ -175,7 +197,7 @@ class PositionFeed:
         return self.stats()
 
     def stats(self) -> FeedStats:
-        return FeedStats(self._sent, tuple(self._latencies_ms), self._extrapolated, self._errors)
+        return FeedStats(self._sent, tuple(self._latencies_ms), self._solutions.extrapolated, self._errors)
 
     @property
     def latency_pending(self) -> bool:
@@ -218,23 +240,8 @@ class PositionFeed:
                 self._errors += 1
                 _log.error("position not sent (continuing)", kind="replay_output_error", error=repr(exc))
 
-    def _solution(self, now: int) -> FusedOutput | None:
-        t = self._timeline.dataset_ns(now)
-        if self._lock.acquire(timeout=self._lock_wait_s):
-            try:
-                out = self._output(t)
-            finally:
-                self._lock.release()
-            self._last_output = out
-            return out
-        prev = self._last_output
-        if prev is None:
-            return None
-        self._extrapolated += 1
-        return extrapolate(prev, t)
-
     def _step(self, now: int) -> None:
-        out = self._solution(now)
+        out = self._solutions.at(self._timeline.dataset_ns(now))
         stalled = self._last_frame_ns is not None and now - self._last_frame_ns > self._camera_stall_ns
         health, reason = output_health(out, camera_stalled=stalled, camera_ended=self._camera_ended)
         if reason != self._health_reason:

@@ -39,7 +39,7 @@ from gps_denied_onboard.components.c2_fc_link import (
 )
 from gps_denied_onboard.logging import get_logger
 from gps_denied_onboard.runtime_root.airborne_position_out import (
-    extrapolate,
+    LockedSolution,
     next_send_ns,
     output_health,
     position_output,
@@ -146,7 +146,7 @@ class AirborneRuntime:
         self._last_frame_ns: int | None = None
         self._last_processed_capture: int | None = None
         self._latency_pending: int | None = None
-        self._last_output: Any = None
+        self._solutions = LockedSolution(pipeline.output, self._pipe_lock, settings.lock_wait_s)
         self._health_reason: str | None = None
         self._pending_agl: tuple[int, float] | None = None
         self._reset = PositionResetPolicy(settings.position_reset)
@@ -368,19 +368,10 @@ class AirborneRuntime:
             except Exception as exc:  # noqa: BLE001 - thread boundary: keep the autopilot fed
                 self._worker_error("output", exc, self._fdr_output)
 
-    def _solution(self, now: int) -> Any:
-        if self._pipe_lock.acquire(timeout=self._s.lock_wait_s):
-            try:
-                out = self._pipe.output(now)
-            finally:
-                self._pipe_lock.release()
-            self._last_output = out
-            return out
-        prev = self._last_output
-        if prev is None:
-            return None
-        self.counters.extrapolated += 1
-        return extrapolate(prev, now)
+    def _solution(self, now: int) -> FusedOutput | None:
+        out = self._solutions.at(now)
+        self.counters.extrapolated = self._solutions.extrapolated
+        return out
 
     def _health(self, out: Any, now: int) -> tuple[OutputHealth, str | None]:
         stalled = self._last_frame_ns is not None and (now - self._last_frame_ns) / 1e9 > self._s.camera_stall_s
