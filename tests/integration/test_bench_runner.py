@@ -115,7 +115,8 @@ def test_repository_suites_parse() -> None:
     standard = load_suite(next(p for p in suites if p.stem == "standard"))
     kinds = {r.kind for r in standard.runs}
     assert kinds == {"pair", "synthetic", "photos"}
-    assert sum(r.source.startswith("crossdate/") for r in standard.runs) == 25
+    assert len({r.source for r in standard.runs if r.source.startswith("crossdate/")}) == 25  # every shared pair
+    assert len({r.name for r in standard.runs}) == len(standard.runs)  # run names are unique (results dirs)
 
 
 @pytest.mark.slow
