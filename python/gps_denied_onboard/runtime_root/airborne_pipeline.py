@@ -516,6 +516,10 @@ class LocalizationPipeline:
 
 def build_localization_pipeline(config: LocalizationConfig, map_source: MapSource, camera: CameraModel, clock: Clock,
                                 *, ground_alt_msl_m: float = 0.0, record_sink: RecordSink | None = None) -> LocalizationPipeline:
-    """The composition root's one way to make the pipeline (live runtime, replay, demo)."""
-    return LocalizationPipeline(config, map_source, camera, clock, ground_alt_msl_m=ground_alt_msl_m,
-                                record_sink=record_sink)
+    """The composition root's one way to make the pipeline (live runtime, replay, demo).
+    OpenCV's one-time set-up is paid here, before the first frame (`GeoRegistrar.warm_up`)."""
+    pipeline = LocalizationPipeline(config, map_source, camera, clock, ground_alt_msl_m=ground_alt_msl_m,
+                                    record_sink=record_sink)
+    spent = pipeline.registrar.warm_up()
+    _log.info("registration kernels warmed up", kind="warm_up", ms=round(spent * 1e3, 1))
+    return pipeline

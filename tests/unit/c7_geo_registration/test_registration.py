@@ -145,3 +145,23 @@ def test_shared_cross_date_pairs_register(shared_data: Path, camera: CameraModel
         inside.append(float(d @ np.linalg.solve(res.cov_ne, d)) < 11.83)
     assert np.median(errs) < 2.0
     assert np.mean(inside) >= 5 / 6
+
+
+def test_warm_up_touches_no_map_and_leaves_registration_unchanged(world: tuple[InMemoryMap, InMemoryMap],
+                                                                   camera: CameraModel) -> None:
+    """The pipeline builder warms OpenCV up before the first frame: that must not read
+    the map (it may be a cache still being verified) nor change any later result."""
+
+    class NoReads:
+        native_gsd_m = world[0].native_gsd_m
+
+        def read_patch(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("warm_up read the map")
+
+    spent = GeoRegistrar(NoReads(), camera).warm_up()  # type: ignore[arg-type]
+    assert 0.0 < spent < 10.0
+    before = _register(world, camera, 10.0, -5.0, (0.02, -0.01, 0.3))
+    GeoRegistrar(world[0], camera).warm_up()
+    after = _register(world, camera, 10.0, -5.0, (0.02, -0.01, 0.3))  # OpenCV state is process-wide
+    assert before.ok
+    assert (after.east_m, after.north_m) == (before.east_m, before.north_m)
