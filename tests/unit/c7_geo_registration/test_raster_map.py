@@ -43,7 +43,7 @@ def test_a_pixel_lands_where_its_georeference_says(tmp_path: Path, crs: str, tra
     with rasterio.open(path) as src:
         from rasterio.warp import transform as warp
 
-        px, py = src.transform * (x + 0.5, y + 0.5)
+        px, py = src.transform @ (x + 0.5, y + 0.5)
         lon, lat = warp(src.crs, "EPSG:4326", [px], [py])
     e, n, _ = m.frame.to_enu(LatLonAlt(lat[0], lon[0], 0.0))
     g = m.native_gsd_m
