@@ -43,8 +43,10 @@ REPO = Path(__file__).resolve().parents[1]
 N_PRODUCERS = 13
 
 # A realistic mix: (kind, payload) per producer role; ~1 kind in 20 is a WARN log.
-FIX: dict[str, Any] = {"lat": 50.450012, "lon": 30.523411, "alt_msl_m": 212.4, "cov": [4.1, 0.2, 3.9], "inliers": 143,
-       "frame": 1_700_000_123_456_789}
+# `c7.fix` as the localization pipeline records it (a registered kind: its fields must match,
+# or every fix takes the writer's flag-unknown-fields path and the mix is not realistic).
+FIX: dict[str, Any] = {"t_ns": 1_700_000_123_456_789, "lat": 50.450012, "lon": 30.523411, "cov": [4.1, 0.2, 3.9],
+       "accepted": True, "mode": "track", "score": 0.61, "distinctiveness": 0.42, "inliers": 143}
 STATE: dict[str, Any] = {"lat": 50.450013, "lon": 30.523409, "vn": 12.1, "ve": -0.4, "vd": 0.05, "cov": [3.2, 0.1, 3.0],
          "source": "fix", "health": "ok"}
 FRAME: dict[str, Any] = {"frame": 1_700_000_123_456_789, "exposure_us": 800, "dropped": 0}
@@ -56,9 +58,13 @@ MIX: list[tuple[str, dict[str, Any]]] = [("c7.fix", FIX), ("c5.state", STATE), (
 
 
 def register_bench_kinds() -> None:
-    """Register the mix's kinds (as their components will) so the writer takes its normal path."""
+    """Register the mix's kinds (as their components will) so the writer takes its normal path;
+    a kind the project already registers must match its registered fields."""
     for kind, payload in MIX:
-        KINDS.setdefault(kind, KindSpec(doc=f"benchmark {kind}", fields={k: "any" for k in payload}))
+        spec = KINDS.setdefault(kind, KindSpec(doc=f"benchmark {kind}", fields={k: "any" for k in payload}))
+        if not (set(spec.required) <= payload.keys() <= set(spec.fields)):
+            raise SystemExit(f"fdr_bench: the mix's {kind} payload {sorted(payload)} does not match the registered "
+                             f"fields {sorted(spec.fields)}: update the mix")
 
 
 def _pct(values: list[int], q: float) -> float:
