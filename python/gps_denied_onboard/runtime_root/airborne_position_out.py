@@ -99,6 +99,26 @@ def next_send_ns(now_ns: int, scheduled_ns: int, period_ns: int, fresh: bool) ->
     return now_ns + period_ns if fresh else max(scheduled_ns + period_ns, now_ns + period_ns // 2)
 
 
+class HealthAnnouncer:
+    """Tells the link (STATUSTEXT, HEARTBEAT state, fix_type) and the log the output's
+    health each tick, and reports when the reasons changed (the caller records that)."""
+
+    def __init__(self, link: FcLink) -> None:
+        self._link = link
+        self._reason: str | None = None
+
+    def tick(self, health: OutputHealth, reason: str | None) -> bool:
+        changed = reason != self._reason
+        if changed:
+            self._reason = reason
+            if reason is None:
+                _log.info("navigation healthy", kind="health_ok")
+            else:
+                _log.warning("navigation degraded", kind="health_degraded", reason=reason)
+        self._link.set_degraded(reason if health is not OutputHealth.OK else None)
+        return changed
+
+
 class LockedSolution:
     """The pipeline's solution at a send instant, without waiting long for a frame in
     progress: `output(t)` under `lock` if it can be had within `lock_wait_s`, else the
@@ -179,7 +199,7 @@ class PositionFeed:
         self._last_capture_ns: int | None = None
         self._latency_pending: int | None = None
         self._pending_lock = threading.Lock()  # frame_done (caller) vs the send that takes it
-        self._health_reason: str | None = None
+        self._health = HealthAnnouncer(link)
         self._sent = 0
         self._errors = 0
         self._latencies_ms: list[float] = []
@@ -244,13 +264,7 @@ class PositionFeed:
         out = self._solutions.at(self._timeline.dataset_ns(now))
         stalled = self._last_frame_ns is not None and now - self._last_frame_ns > self._camera_stall_ns
         health, reason = output_health(out, camera_stalled=stalled, camera_ended=self._camera_ended)
-        if reason != self._health_reason:
-            self._health_reason = reason
-            if reason is None:
-                _log.info("navigation healthy", kind="health_ok")
-            else:
-                _log.warning("navigation degraded", kind="health_degraded", reason=reason)
-        self._link.set_degraded(reason if health is not OutputHealth.OK else None)
+        self._health.tick(health, reason)
         capture = self._last_capture_ns if self._last_capture_ns is not None else now
         position = position_output(out, health, valid_ns=now, capture_ns=capture)
         if position is None:

@@ -39,6 +39,7 @@ from gps_denied_onboard.components.c2_fc_link import (
 )
 from gps_denied_onboard.logging import get_logger
 from gps_denied_onboard.runtime_root.airborne_position_out import (
+    HealthAnnouncer,
     LockedSolution,
     next_send_ns,
     output_health,
@@ -147,7 +148,7 @@ class AirborneRuntime:
         self._last_processed_capture: int | None = None
         self._latency_pending: int | None = None
         self._solutions = LockedSolution(pipeline.output, self._pipe_lock, settings.lock_wait_s)
-        self._health_reason: str | None = None
+        self._announcer = HealthAnnouncer(link)
         self._pending_agl: tuple[int, float] | None = None
         self._reset = PositionResetPolicy(settings.position_reset)
         link.add_sample_listener(self._telemetry.append)  # deque.append is atomic: no lock on the link thread
@@ -380,14 +381,8 @@ class AirborneRuntime:
     def _output_step(self, now: int) -> None:
         out = self._solution(now)
         health, reason = self._health(out, now)
-        if reason != self._health_reason:
-            self._health_reason = reason
+        if self._announcer.tick(health, reason):
             self._record(self._fdr_output, "runtime.health", {"health": health.value, "reason": reason or ""})
-            if reason is None:
-                _log.info("navigation healthy", kind="health_ok")
-            else:
-                _log.warning("navigation degraded", kind="health_degraded", reason=reason)
-        self._link.set_degraded(reason if health is not OutputHealth.OK else None)
         capture = self._last_processed_capture if self._last_processed_capture is not None else now
         try:
             position = position_output(out, health, valid_ns=now, capture_ns=capture)
