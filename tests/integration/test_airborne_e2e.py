@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,22 +23,11 @@ from gps_denied_onboard.components.c13_fdr import read_flight_records, scan_flig
 from gps_denied_onboard.config import GdnConfig
 from gps_denied_onboard.runtime_root.demo import DemoParams, Prepared, demo_main, prepare
 from gps_denied_onboard.runtime_root.demo_rehearsal import RehearsalResult, run_rehearsal
+from tests.testlib.logging_state import restore_gdn_logging  # noqa: F401 - autouse fixture
 
 PARAMS = DemoParams(seed=3, world_px=1024, duration_s=10.0, fps=5.0)
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """`demo_main` / `run_main` configure the project's logger (level, handler) as a
-    binary would; give the next test the logging it had."""
-    import logging
-
-    gdn = logging.getLogger("gdn")
-    level, handlers, propagate = gdn.level, list(gdn.handlers), gdn.propagate
-    yield
-    gdn.setLevel(level)
-    gdn.handlers[:] = handlers
-    gdn.propagate = propagate
 
 
 @pytest.fixture(scope="module")

@@ -21,20 +21,7 @@ from gps_denied_onboard.config.sections.fc_link import FcLinkConfig
 from gps_denied_onboard.fdr_client.testing import FakeFdrSink
 from gps_denied_onboard.runtime_root.airborne_pipeline import FusedOutput
 from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, RuntimeSettings
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """`demo_main` / `run_main` configure the project's logger (level, handler) as a
-    binary would; give the next test the logging it had."""
-    import logging
-
-    gdn = logging.getLogger("gdn")
-    level, handlers, propagate = gdn.level, list(gdn.handlers), gdn.propagate
-    yield
-    gdn.setLevel(level)
-    gdn.handlers[:] = handlers
-    gdn.propagate = propagate
+from tests.testlib.logging_state import restore_gdn_logging  # noqa: F401 - autouse fixture
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
   covariance).
 - `extrapolate`: the last solution carried forward at constant velocity, with
   its covariance grown, when a frame holds the pipeline past the send deadline.
-- `next_send_ns`: the send schedule (a new frame's solution at once, otherwise
+- `next_send_ns` / `send_instants`: the send schedule (a new frame's solution at once, otherwise
   one tick per period, missed ticks skipped instead of bursting).
 - `PositionFeed`: the replay's output thread, which applies all of the above on
   a fixed mapping from the dataset's clock to the link's (the live runtime has
@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -97,6 +97,28 @@ def next_send_ns(now_ns: int, scheduled_ns: int, period_ns: int, fresh: bool) ->
     solution (`fresh`) goes out at once and restarts the tick; otherwise one tick
     per period, skipping missed ticks instead of bursting."""
     return now_ns + period_ns if fresh else max(scheduled_ns + period_ns, now_ns + period_ns // 2)
+
+
+def send_instants(clock: Clock, fresh: threading.Event, stop: threading.Event, period_ns: int,
+                  on_wake: Callable[[int], None] | None = None) -> Iterator[int]:
+    """An output thread's schedule (`next_send_ns`): yields each instant a position is
+    due, until `stop`. `fresh` is set by whoever has a new frame's solution (and by
+    `stop`'s setter, to wake the thread); `on_wake(now)` runs on every wake-up (a
+    supervisor's heartbeat)."""
+    next_ns = clock.monotonic_ns()
+    while not stop.is_set():
+        now = clock.monotonic_ns()
+        if on_wake is not None:
+            on_wake(now)
+        is_fresh = fresh.is_set()
+        if now < next_ns and not is_fresh:
+            fresh.wait(min((next_ns - now) / 1e9, 0.1))
+            continue
+        fresh.clear()
+        if stop.is_set():
+            return
+        next_ns = next_send_ns(now, next_ns, period_ns, is_fresh)
+        yield now
 
 
 class HealthAnnouncer:
@@ -241,17 +263,7 @@ class PositionFeed:
         self._camera_ended = True
 
     def _loop(self) -> None:
-        next_ns = self._clock.monotonic_ns()
-        while not self._stop.is_set():
-            now = self._clock.monotonic_ns()
-            fresh = self._fresh.is_set()
-            if now < next_ns and not fresh:
-                self._fresh.wait(min((next_ns - now) / 1e9, 0.1))
-                continue
-            self._fresh.clear()
-            if self._stop.is_set():
-                break
-            next_ns = next_send_ns(now, next_ns, self._period_ns, fresh)
+        for now in send_instants(self._clock, self._fresh, self._stop, self._period_ns):
             try:
                 self._step(now)
             except (FcLinkError, ValueError, ArithmeticError) as exc:

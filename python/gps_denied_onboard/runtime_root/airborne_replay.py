@@ -145,9 +145,12 @@ def open_map(flight: FlightDataset | None, map_path: Path | None, cache_dir: Pat
         raise ReplayError(str(exc)) from exc
 
 
-def _tick_times(t0: int, t1: int, rate_hz: float) -> list[int]:
+def _tick_times(t0: int, after: int, before: int, rate_hz: float) -> range:
+    """The output ticks `t0 + k / rate_hz` strictly between `after` and `before`
+    (computed, not scanned from `t0`: a frame costs O(its ticks), not O(the flight))."""
     step = int(round(1e9 / rate_hz))
-    return list(range(t0, t1, step))
+    first = max(0, (after - t0) // step + 1)
+    return range(t0 + first * step, before, step)
 
 
 def _track_row(o: FusedOutput) -> TrackRow:
@@ -323,13 +326,12 @@ def _run(flight: FlightDataset, pipe: LocalizationPipeline, out_dir: Path, clock
                     last_tick = t
                     ticks += 1
                 t_next = times[k + 1] if k + 1 < len(times) else t_end
-                for tt in _tick_times(t_first, t_next, output_rate_hz):
-                    if last_tick < tt < t_next:
-                        with lock:
-                            tick_out = pipe.output(tt)
-                        writer.track(_track_row(tick_out))
-                        last_tick = tt
-                        ticks += 1
+                for tt in _tick_times(t_first, last_tick, t_next, output_rate_hz):
+                    with lock:
+                        tick_out = pipe.output(tt)
+                    writer.track(_track_row(tick_out))
+                    last_tick = tt
+                    ticks += 1
         if feed is not None and link_cfg is not None:
             feed_stats = _finish_feed(feed, clock, start_ns + (t_end - t_first), 1.0 / link_cfg.output_rate_hz)
     finally:

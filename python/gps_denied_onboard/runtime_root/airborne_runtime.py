@@ -41,9 +41,9 @@ from gps_denied_onboard.logging import get_logger
 from gps_denied_onboard.runtime_root.airborne_position_out import (
     HealthAnnouncer,
     LockedSolution,
-    next_send_ns,
     output_health,
     position_output,
+    send_instants,
 )
 from gps_denied_onboard.runtime_root.airborne_position_reset import (
     PositionResetPolicy,
@@ -350,20 +350,11 @@ class AirborneRuntime:
     # ---- output ------------------------------------------------------------------------
 
     def _output_loop(self) -> None:
+        # A new frame's solution goes out at once (capture -> send latency is then the
+        # processing time) and restarts the tick; otherwise one tick per period.
         period = int(1e9 / self._s.output_rate_hz)
-        next_ns = self._clock.monotonic_ns()
-        while not self._stop.is_set():
-            now = self._clock.monotonic_ns()
-            self._beats["output"] = now
-            fresh = self._solution_ready.is_set()
-            if now < next_ns and not fresh:
-                self._solution_ready.wait(min((next_ns - now) / 1e9, 0.1))
-                continue
-            # A new frame's solution goes out at once (capture -> send latency is then the
-            # processing time) and restarts the tick; otherwise one tick per period,
-            # skipping missed ticks instead of bursting.
-            self._solution_ready.clear()
-            next_ns = next_send_ns(now, next_ns, period, fresh)
+        for now in send_instants(self._clock, self._solution_ready, self._stop, period,
+                                 on_wake=lambda t: self._beats.__setitem__("output", t)):
             try:
                 self._output_step(now)
             except Exception as exc:  # noqa: BLE001 - thread boundary: keep the autopilot fed

@@ -8,6 +8,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -326,44 +327,42 @@ def test_any_signed_garbage_in_a_field_is_a_typed_refusal_never_a_crash(sim: Cac
         cache.close()
 
 
+def _open_resigned(sim: CacheSimulator, d: Path, state: Path, clock: FakeClock, original: dict,
+                   change: Callable[[dict], None]) -> None:
+    """Re-sign `d` with a fresh copy of `original` altered by `change`, then open it: a
+    refusal must be a typed MapCacheError (anything else fails the test); acceptance is fine."""
+    from gps_denied_onboard.components.c4_map_cache import MapCacheError
+
+    def mutate(doc: dict) -> None:
+        doc.clear()
+        doc.update(json.loads(json.dumps(original)))
+        change(doc)
+    sim.resign(d, mutate)
+    try:
+        _open(sim, d, state, clock).close()
+    except MapCacheError:
+        pass
+
+
 NESTED = [("bbox", "lat_min"), ("tiles", "count"), ("tiles", "merkle_root"), ("calibration", "path"),
           ("calibration", "sha256"), ("takeoff_origin", "lat_deg")]
 
 
 @pytest.mark.parametrize(("outer", "inner"), NESTED)
 def test_signed_garbage_in_a_nested_field_is_a_typed_refusal(sim: CacheSimulator, state: Path, clock: FakeClock, outer: str, inner: str) -> None:
-    from gps_denied_onboard.components.c4_map_cache import MapCacheError
-
     d = sim.build("a", takeoff=(45.5012, 15.0031, 300.0))
     original = json.loads((d / "manifest.json").read_bytes())
     for value in WEIRD + [95.0, -400.0]:
-        def mutate(doc: dict, v: object = value) -> None:
-            doc.clear()
-            doc.update(json.loads(json.dumps(original)))
-            doc[outer][inner] = v
-        sim.resign(d, mutate)
-        try:
-            _open(sim, d, state, clock).close()
-        except MapCacheError:
-            continue
+        _open_resigned(sim, d, state, clock, original, lambda doc, v=value: doc[outer].update({inner: v}))
 
 
 def test_signed_garbage_in_a_file_entry_is_a_typed_refusal(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
-    from gps_denied_onboard.components.c4_map_cache import MapCacheError
-
     d = sim.build("a")
     original = json.loads((d / "manifest.json").read_bytes())
     for key in ("length", "sha256", "chunk_bytes", "chunk_sha256"):
         for value in WEIRD + [2**70]:
-            def mutate(doc: dict, k: str = key, v: object = value) -> None:
-                doc.clear()
-                doc.update(json.loads(json.dumps(original)))
-                doc["files"]["tiles.sqlite"][k] = v
-            sim.resign(d, mutate)
-            try:
-                _open(sim, d, state, clock).close()
-            except MapCacheError:
-                continue
+            _open_resigned(sim, d, state, clock, original,
+                           lambda doc, k=key, v=value: doc["files"]["tiles.sqlite"].update({k: v}))
 
 
 def test_chunked_small_artefacts_are_kept_verified_in_memory(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
