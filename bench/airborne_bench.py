@@ -279,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     prep_s = time.monotonic() - t0
     proc = psutil.Process()
     rss: list[tuple[float, float]] = []
+    rss_anon: list[tuple[float, float]] = []
     emu_rss: list[tuple[float, float]] = []
     traced: list[tuple[float, float]] = []
     snaps: dict[str, tracemalloc.Snapshot] = {}
@@ -296,7 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         while not stop.wait(1.0):
             t = time.monotonic() - start
-            rss.append((t, proc.memory_info().rss / 2**20))
+            mem = proc.memory_info()
+            rss.append((t, mem.rss / 2**20))
+            # anonymous memory alone: RSS also counts the map cache's memory-mapped tile
+            # pages (clean file pages the kernel can drop), which grow with the route
+            rss_anon.append((t, (mem.rss - mem.shared) / 2**20))
             emu_proc = live.get("emu_proc")
             if emu_proc is not None:
                 with contextlib.suppress(psutil.Error):
@@ -355,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "real_time_factor": round(camera_s / busy_s, 2) if busy_s > 0 else None,
         "cpu_cores_used": round(cpu_s / wall, 3),
         "rss_mib": _memory_figures(rss, wall),
+        "rss_anon_mib": _memory_figures(rss_anon, wall),
         "emulator_rss_mib": _memory_figures(emu_rss, wall),
         "autopilot": {"gps_input_hz": round(rep.rate_hz(), 2), "max_gap_s": round(rep.max_gap_s(), 3),
                       "accepted": round(rep.acceptance_ratio(), 4),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gps_denied_onboard._types import xyz_to_tms
 from gps_denied_onboard.clock import FakeClock
 from gps_denied_onboard.components.c4_map_cache import (
+    DEFAULT_TILE_MMAP_BYTES,
     AcceptedVersionStore,
     BadSignatureError,
     CacheLayoutError,
@@ -232,9 +234,14 @@ def _rewrite_tile(d: Path, t: object, data: bytes) -> None:
     conn.close()
 
 
-def test_tile_bit_rot_after_load_is_refused_on_read(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+# Both read paths: through the memory map (the default) and plain pread().
+READ_PATHS = pytest.mark.parametrize("mmap_bytes", [DEFAULT_TILE_MMAP_BYTES, 0], ids=["mmap", "pread"])
+
+
+@READ_PATHS
+def test_tile_bit_rot_after_load_is_refused_on_read(sim: CacheSimulator, state: Path, clock: FakeClock, mmap_bytes: int) -> None:
     a = sim.build("a")
-    cache = _open(sim, a, state, clock)
+    cache = _open(sim, a, state, clock, tile_mmap_bytes=mmap_bytes)
     t = cache.tiles()[4]
     rotten = bytearray(synthetic_tiles()[t])  # (a tile already read is served from the verified page cache)
     rotten[len(rotten) // 2] ^= 0x10
@@ -246,14 +253,41 @@ def test_tile_bit_rot_after_load_is_refused_on_read(sim: CacheSimulator, state: 
     cache.close()
 
 
-def test_tile_swapped_in_from_another_cache_after_load_is_refused_on_read(sim: CacheSimulator, state: Path, clock: FakeClock) -> None:
+@READ_PATHS
+def test_tile_swapped_in_from_another_cache_after_load_is_refused_on_read(sim: CacheSimulator, state: Path, clock: FakeClock,
+                                                                           mmap_bytes: int) -> None:
     a = sim.build("a")
-    cache = _open(sim, a, state, clock)
+    cache = _open(sim, a, state, clock, tile_mmap_bytes=mmap_bytes)
     t = cache.tiles()[4]
     _rewrite_tile(a, t, synthetic_tiles(seed=1)[t])
     with pytest.raises(TileIntegrityError) as err:
         cache.read_tile(t)
     assert err.value.tile == t
+    cache.close()
+
+
+@READ_PATHS
+def test_tile_container_truncated_after_load_is_refused_on_read_not_a_crash(sim: CacheSimulator, state: Path, clock: FakeClock,
+                                                                             mmap_bytes: int) -> None:
+    # Under a memory map, touching a page past a truncated end is SIGBUS: the process
+    # would die. The read must come back as a typed refusal instead, and keep doing so.
+    a = sim.build("a")
+    cache = _open(sim, a, state, clock, tile_mmap_bytes=mmap_bytes)
+    tiles = cache.tiles()
+    good = {t: cache.read_tile(t) for t in tiles}  # every page mapped and touched once
+    db = a / "tiles.sqlite"
+    os.truncate(db, db.stat().st_size // 3)
+    outcomes = []
+    for t in tiles:
+        try:
+            outcomes.append(cache.read_tile(t) == good[t])
+        except TileIntegrityError as exc:
+            assert exc.tile == t
+            outcomes.append(False)
+    # Every read is the verified bytes or a typed refusal (pread may still be served from
+    # SQLite's own page cache); through the map, the size guard refuses.
+    if mmap_bytes:
+        assert not any(outcomes)
     cache.close()
 
 

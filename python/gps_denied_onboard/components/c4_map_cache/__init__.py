@@ -49,7 +49,12 @@ from gps_denied_onboard.components.c4_map_cache.layout import (
 )
 from gps_denied_onboard.components.c4_map_cache.manifest import EngineEntry, FileEntry, Manifest, parse_manifest
 from gps_denied_onboard.components.c4_map_cache.map_source import CacheMapSource
-from gps_denied_onboard.components.c4_map_cache.verify import VerifyOptions, load_public_key, open_cache
+from gps_denied_onboard.components.c4_map_cache.verify import (
+    DEFAULT_TILE_MMAP_BYTES,
+    VerifyOptions,
+    load_public_key,
+    open_cache,
+)
 from gps_denied_onboard.components.c4_map_cache.versions import AcceptedVersionStore
 
 __all__ = [
@@ -88,6 +93,7 @@ __all__ = [
     "TileNotInCacheError",
     "UntrustedKeyError",
     "VerifiedCache",
+    "DEFAULT_TILE_MMAP_BYTES",
     "VerifyOptions",
     "bbox_area_km2",
     "canonical_json",

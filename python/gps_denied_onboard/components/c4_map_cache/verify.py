@@ -59,6 +59,9 @@ _log = get_logger("c4_map_cache")
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_SIGNATURE_BYTES = 4096
 MAX_FILE_BYTES = 64 * 1024**3
+# Address space, not memory: pages are mapped in as the route touches tiles and stay
+# reclaimable page cache. 1 GiB covers a cache of ~80 000 tiles at 12 KiB.
+DEFAULT_TILE_MMAP_BYTES = 1 << 30
 # Files up to this size are read once into memory and parsed from the verified bytes
 # (no window between hashing and use); larger ones are streamed.
 _IN_MEMORY_BYTES = 256 * 1024 * 1024
@@ -69,12 +72,14 @@ PublicKeyLike = Ed25519PublicKey | bytes | str | os.PathLike[str]
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    """Verification policy. `allow_expired` is the explicit override for an expired manifest."""
+    """Verification policy. `allow_expired` is the explicit override for an expired manifest.
+    `tile_mmap_bytes` caps how much of the tile container is read through a memory map."""
 
     allow_expired: bool = False
     expected_flight_id: str | None = None
     max_manifest_bytes: int = MAX_MANIFEST_BYTES
     max_file_bytes: int = MAX_FILE_BYTES
+    tile_mmap_bytes: int = DEFAULT_TILE_MMAP_BYTES  # 0: plain pread() tile reads
 
 
 def load_public_key(key: PublicKeyLike) -> Ed25519PublicKey:
@@ -301,4 +306,4 @@ def open_cache(
                      cache_id=manifest.cache_id, expires=manifest.expires)
     _log.info("map cache verified", kind="c4_cache_verified", cache_id=manifest.cache_id, version=manifest.version,
               tiles=len(hashes), files=len(manifest.files))
-    return VerifiedCache(root, manifest, hashes, kept, expired=expired)
+    return VerifiedCache(root, manifest, hashes, kept, expired=expired, tile_mmap_bytes=opts.tile_mmap_bytes)
