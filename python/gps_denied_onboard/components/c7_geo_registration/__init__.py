@@ -8,6 +8,7 @@ from gps_denied_onboard.components.c7_geo_registration.errors import (
     RegistrationInputError,
 )
 from gps_denied_onboard.components.c7_geo_registration.interface import RegistrationConfig, RegistrationResult
+from gps_denied_onboard.components.c7_geo_registration.map_fields import MapField, MapFieldCache
 from gps_denied_onboard.components.c7_geo_registration.matching import (
     Peak,
     correlate,
@@ -25,6 +26,8 @@ __all__ = [
     "GeoRegistrar",
     "GeoRegistrationError",
     "InMemoryMap",
+    "MapField",
+    "MapFieldCache",
     "MapLoadError",
     "Ortho",
     "Peak",

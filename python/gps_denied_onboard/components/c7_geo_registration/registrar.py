@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from gps_denied_onboard._types import CameraModel, MapSource, euler_zyx_from_ned_body, ned_from_camera
 from gps_denied_onboard.components.c7_geo_registration.interface import RegistrationConfig, RegistrationResult
+from gps_denied_onboard.components.c7_geo_registration.map_fields import MapFieldCache
 from gps_denied_onboard.components.c7_geo_registration.matching import (
     correlate,
     orientation_field,
@@ -25,12 +26,17 @@ F32 = npt.NDArray[np.float32]
 
 
 class GeoRegistrar:
-    """Registers frames to one map. Stateless between calls (the filter owns the state)."""
+    """Registers frames to one map. Stateless between calls (the filter owns the state),
+    apart from `map_fields`: a cache of the map's own orientation field by scale, cropped
+    per search instead of reading the map and deriving the field each time (worth it
+    where the same large area is searched again, as relocalisation over the whole map does)."""
 
-    def __init__(self, map_source: MapSource, camera: CameraModel, config: RegistrationConfig | None = None) -> None:
+    def __init__(self, map_source: MapSource, camera: CameraModel, config: RegistrationConfig | None = None,
+                 map_fields: MapFieldCache | None = None) -> None:
         self.map = map_source
         self.camera = camera
         self.config = config or RegistrationConfig()
+        self.map_fields = map_fields
 
     def working_gsd(self, height_m: float) -> float:
         """Registration scale: the map's own, unless the footprint would exceed the template cap."""
@@ -80,13 +86,18 @@ class GeoRegistrar:
         # centre of the ortho in ENU if the camera were at the prior
         cx = prior_east_m + ortho.east_min_rel + tw * g / 2.0
         cy = prior_north_m + ortho.north_max_rel - th * g / 2.0
-        patch = self.map.read_patch(cx, cy, tw + 2 * radius, th + 2 * radius, g)
+        cached = self.map_fields.get(g) if self.map_fields is not None else None
+        if cached is not None:
+            sfield, patch = cached.crop(cx, cy, tw + 2 * radius, th + 2 * radius)
+        else:
+            patch = self.map.read_patch(cx, cy, tw + 2 * radius, th + 2 * radius, g)
         # how much of the ground the frame should see (at the prior) the map covers
         coverage = float(patch.valid[radius:radius + th, radius:radius + tw].mean())
         base.update(coverage=coverage, search_radius_px=radius)
         if coverage < cfg.min_coverage:
             return RegistrationResult(False, "map_not_covering", **base)  # type: ignore[arg-type]
-        sfield = orientation_field(to_gray(patch.image), patch.valid)
+        if cached is None:
+            sfield = orientation_field(to_gray(patch.image), patch.valid)
         peak, _ = correlate(sfield, field)
         base.update(score=peak.score, distinctiveness=peak.distinctiveness)
         # ortho pixel (0, 0) lies at patch pixel (dx, dy): camera nadir = that point minus its offset
@@ -143,7 +154,9 @@ class GeoRegistrar:
         nx, ny = cfg.block_grid
         bw, bh = tw // nx, th // ny
         r = cfg.block_search_px
-        rays, ground, sig = [], [], []
+        pix: list[F64] = []
+        ground: list[tuple[float, float]] = []
+        sig: list[float] = []
         n_blocks = 0
         for j in range(ny):
             for i in range(nx):
@@ -167,7 +180,10 @@ class GeoRegistrar:
                 if not np.all(np.isfinite(uv)):
                     continue
                 ge, gn = patch.pixel_to_en(sx0 + pk.dx + uc - x0, sy0 + pk.dy + vc - y0)  # type: ignore[attr-defined]
-                rays.append(self.camera.unproject(uv)[0])
+                pix.append(uv[0])
                 ground.append((float(ge), float(gn)))
                 sig.append(max(pk.sigma_px, 0.3) * ortho.gsd_m)
+        # one vectorised undistortion for all blocks (element-wise, so the same rays as one
+        # call per block, which cost ~1 ms each in numpy call overhead)
+        rays = self.camera.unproject(np.asarray(pix, np.float64)) if pix else np.zeros((0, 3))
         return np.asarray(rays, np.float64).reshape(-1, 3), np.asarray(ground, np.float64).reshape(-1, 2), np.asarray(sig, np.float64), n_blocks
