@@ -51,9 +51,10 @@ F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
 _log = get_logger("localization")
 _EXHAUSTIVE_MAX_PX = 1_500_000  # maps up to this many coarse pixels are searched exhaustively
-# The whole-map coarse fields kept for relocalisation (9 bytes a pixel; a field at most
-# the exhaustive limit plus margins, ~14 MB; typically 1-5 MB): two worst-case scales.
-_MAP_FIELD_BYTES = 32 * 1024 * 1024
+# The whole-map coarse fields (and their spectra) kept for relocalisation, all scales
+# together: 9 bytes a map pixel + 8 a spectrum pixel; the suite's maps take 5-12 MB a
+# scale; a map near the exhaustive limit ~40 MB (one scale at a time).
+_MAP_FIELD_BYTES = 64 * 1024 * 1024
 
 
 class RecordSink(Protocol):
@@ -131,7 +132,8 @@ class LocalizationPipeline:
             attitude_sigma_rad=att_sigma, yaw_sigma_rad=math.radians(config.yaw_sigma_deg),
             height_sigma_frac=config.altitude_sigma_frac, block_grid=(3, 3), min_coverage=0.02,
             covariance_inflation=config.covariance_inflation),
-            map_fields=MapFieldCache(map_source, _MAP_FIELD_BYTES, max_field_px=int(_EXHAUSTIVE_MAX_PX * 1.1)))
+            map_fields=MapFieldCache(map_source, _MAP_FIELD_BYTES, max_field_px=int(_EXHAUSTIVE_MAX_PX * 1.1),
+                                     template_px=max(64, config.max_ortho_side_px // 2) + 8))
         # the fine registration after a distinct coarse hit: the place is already found, so a
         # partly covered footprint is fine as long as enough blocks land on map (inlier gates)
         self._refine_registrar = GeoRegistrar(map_source, camera, replace(self.registrar.config, min_coverage=0.1, block_grid=(6, 4)))

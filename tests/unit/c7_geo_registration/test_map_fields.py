@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ from gps_denied_onboard.components.c7_geo_registration import (
     render_view,
     to_gray,
 )
-from gps_denied_onboard.components.c7_geo_registration.map_fields import compute_map_field, scale_key
+from gps_denied_onboard.components.c7_geo_registration.map_fields import compute_map_field, scale_key, spectrum_bytes
 
 H = 228.5
 # the pipeline's relocalisation registrar: small template, whole-map window, few blocks
@@ -43,9 +44,11 @@ def _whole_map_search(world: tuple[InMemoryMap, InMemoryMap], camera: CameraMode
     return reg.register(ortho, field, 1, ce, cn, half / 3.0), g
 
 
+@pytest.mark.parametrize("spectrum", [False, True])
 @pytest.mark.parametrize(("e", "n", "yaw"), [(120.0, -80.0, 0.4), (-200.0, 150.0, 2.5), (30.0, 260.0, -1.2)])
-def test_cached_field_finds_the_same_place_as_reading_the_map(world: tuple[InMemoryMap, InMemoryMap], camera: CameraModel, e: float, n: float, yaw: float) -> None:
-    cache = MapFieldCache(world[0], 64 << 20)
+def test_cached_field_finds_the_same_place_as_reading_the_map(world: tuple[InMemoryMap, InMemoryMap], camera: CameraModel,
+                                                              e: float, n: float, yaw: float, spectrum: bool) -> None:
+    cache = MapFieldCache(world[0], 64 << 20, template_px=168 if spectrum else None)
     read, g = _whole_map_search(world, camera, None, e, n, yaw)
     cached, _ = _whole_map_search(world, camera, cache, e, n, yaw)
     assert read.ok and cached.ok
@@ -130,3 +133,36 @@ def test_block_rays_are_the_per_point_rays(camera: CameraModel) -> None:
     batch = cam.unproject(uv)
     single = np.array([cam.unproject(p[None, :])[0] for p in uv])
     assert np.array_equal(batch, single)
+
+
+@pytest.mark.parametrize(("east", "north", "w", "h"), [(0.0, 0.0, 420, 400), (300.0, -250.0, 200, 150), (-440.0, 430.0, 120, 90)])
+def test_spectrum_correlation_is_opencvs_normalised_correlation(world: tuple[InMemoryMap, InMemoryMap],
+                                                                 east: float, north: float, w: int, h: int) -> None:
+    """Over whole-map, partial and corner windows: the same scores as matchTemplate on
+    the crop (windows barely touching the map score 0 instead of rounding noise)."""
+    mf = compute_map_field(world[0], 2.0 ** (11 / 8), template_px=100)
+    window, _ = mf.crop(east, north, w, h)
+    template = np.ascontiguousarray(mf.field[150:230, 120:215])
+    got = mf.correlate(window, template, *mf.origin(east, north, w, h))
+    want = np.nan_to_num(cv2.matchTemplate(window, template, cv2.TM_CCORR_NORMED))
+    assert got is not None and got.shape == want.shape
+    touched = want != 0
+    assert np.abs(got - want)[touched].max() < 1e-3 or not touched.any()
+    assert np.abs(got).max() <= 1.0
+    assert np.unravel_index(np.argmax(got), got.shape) == np.unravel_index(np.argmax(want), want.shape)
+
+
+def test_spectrum_correlation_declines_a_window_outside_its_grid(world: tuple[InMemoryMap, InMemoryMap]) -> None:
+    mf = compute_map_field(world[0], 4.0, template_px=40)
+    assert mf.spectrum is not None
+    window, _ = mf.crop(0.0, 0.0, 600, 600)  # far larger than the map plus two templates
+    assert mf.correlate(window, np.ascontiguousarray(mf.field[50:80, 50:90]), *mf.origin(0.0, 0.0, 600, 600)) is None
+    assert compute_map_field(world[0], 4.0).correlate(window, window[:30, :40].copy(), 0, 0) is None  # no spectrum
+
+
+def test_budget_counts_the_spectrum(world: tuple[InMemoryMap, InMemoryMap]) -> None:
+    mf = compute_map_field(world[0], 4.0, template_px=40)
+    h, w = mf.valid.shape
+    assert mf.spectrum is not None and mf.nbytes == w * h * 9 + spectrum_bytes(h, w, 40)
+    assert not MapFieldCache(world[0], max_bytes=mf.nbytes - 1, template_px=40).fits(4.0)
+    assert MapFieldCache(world[0], max_bytes=mf.nbytes, template_px=40).fits(4.0)

@@ -12,8 +12,14 @@ A crop is a window of the cached grid: its origin is snapped to a whole cached p
 (at most half a pixel from the requested one) and its geometry is that of the window
 actually returned, so positions derived from it stay exact.
 
-Memory: 9 bytes per cached pixel (2 float32 channels + a validity byte), e.g. ~4.7 MB
-for a 700 x 700 px coarse map; the budget bounds the sum over scales.
+The whole-map correlation itself (`matchTemplate` over the map, 25-60 ms) is done in
+the frequency domain against the field's cached spectrum: per search only the
+template is transformed (`MapField.correlate`, the same scores to ~1e-6).
+
+Memory: 9 bytes per cached pixel (2 float32 channels + a validity byte) plus 8 bytes
+per pixel of the spectrum's padded grid (the map's longer side plus two templates,
+squared), e.g. ~2.3 + 8 MB for a 400 x 620 px coarse map; the budget bounds the sum
+over scales.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -42,28 +49,55 @@ def scale_key(gsd_m: float, native_gsd_m: float) -> int:
 
 
 @dataclass(frozen=True)
+class Spectrum:
+    """The DFT of the map field zero-padded into a larger grid: cached field pixel
+    (u, v) sits at grid pixel (u + `left`, v + `top`)."""
+
+    dft: F32  # N x M x 2 (complex)
+    left: int
+    top: int
+
+    def covers(self, u0: int, v0: int, width_px: int, height_px: int) -> bool:
+        """Whether a search window (origin in cached pixels) lies inside the grid, so
+        the circular correlation equals the linear one over it."""
+        n, m = self.dft.shape[:2]
+        return u0 + self.left >= 0 and v0 + self.top >= 0 and u0 + self.left + width_px <= m and \
+            v0 + self.top + height_px <= n
+
+
+@dataclass(frozen=True)
 class MapField:
     """The orientation field of the whole map at `gsd_m` on a north-up grid whose pixel
-    (0, 0) has its top-left corner at (`east_min_m`, `north_max_m`)."""
+    (0, 0) has its top-left corner at (`east_min_m`, `north_max_m`), and optionally its
+    spectrum for whole-map correlations."""
 
     field: F32                    # H x W x 2
     valid: npt.NDArray[np.bool_]  # H x W
     east_min_m: float
     north_max_m: float
     gsd_m: float
+    spectrum: Spectrum | None = None
 
     @property
     def nbytes(self) -> int:
         """Memory the arrays hold."""
-        return int(self.field.nbytes + self.valid.nbytes)
+        spec = self.spectrum.dft.nbytes if self.spectrum is not None else 0
+        return int(self.field.nbytes + self.valid.nbytes + spec)
+
+    def origin(self, east_m: float, north_m: float, width_px: int, height_px: int) -> tuple[int, int]:
+        """Cached pixel of the top-left corner of a window centred on (east, north),
+        snapped to a whole pixel."""
+        g = self.gsd_m
+        u0 = int(round((east_m - width_px * g / 2.0 - self.east_min_m) / g))
+        v0 = int(round((self.north_max_m - (north_m + height_px * g / 2.0)) / g))
+        return u0, v0
 
     def crop(self, east_m: float, north_m: float, width_px: int, height_px: int) -> tuple[F32, MapPatch]:
         """The field over a `width_px` x `height_px` window centred on (east, north),
         zero (and invalid) outside the map, and the window's geometry as a `MapPatch`
         (its `image` is empty: the field stands for it)."""
         g = self.gsd_m
-        u0 = int(round((east_m - width_px * g / 2.0 - self.east_min_m) / g))
-        v0 = int(round((self.north_max_m - (north_m + height_px * g / 2.0)) / g))
+        u0, v0 = self.origin(east_m, north_m, width_px, height_px)
         h, w = self.valid.shape
         field = np.zeros((height_px, width_px, 2), np.float32)
         valid = np.zeros((height_px, width_px), bool)
@@ -75,9 +109,61 @@ class MapField:
         patch = MapPatch(np.zeros((0, 0), np.uint8), valid, self.east_min_m + u0 * g, self.north_max_m - v0 * g, g)
         return field, patch
 
+    def correlate(self, window: F32, template: F32, u0: int, v0: int) -> F32 | None:
+        """`cv2.matchTemplate(window, template, TM_CCORR_NORMED)` for `window` = the crop
+        with origin (u0, v0), computed against the cached spectrum (one template DFT and
+        one inverse instead of OpenCV's block DFTs of the whole window). None when there
+        is no spectrum or the window leaves its grid (the caller correlates directly)."""
+        ph, pw = window.shape[:2]
+        th, tw = template.shape[:2]
+        spec = self.spectrum
+        if spec is None or th > ph or tw > pw or not spec.covers(u0, v0, pw, ph):
+            return None
+        n, m = spec.dft.shape[:2]
+        padded = np.zeros((n, m, 2), np.float32)
+        padded[:th, :tw] = template
+        # the real part of IDFT(S * conj(T)) is sum over the template of S(x + d) . T(x)
+        prod = cv2.mulSpectrums(spec.dft, cv2.dft(padded, nonzeroRows=th), 0, conjB=True)
+        full = cv2.idft(prod, flags=cv2.DFT_SCALE)
+        oy, ox = v0 + spec.top, u0 + spec.left
+        ry, rx = ph - th + 1, pw - tw + 1
+        num = full[oy:oy + ry, ox:ox + rx, 0]
+        # normalisation as OpenCV does it: the window's energy from an integral image (double)
+        sq = cv2.integral(cv2.add(cv2.multiply(window[..., 0], window[..., 0]),
+                                  cv2.multiply(window[..., 1], window[..., 1])), sdepth=cv2.CV_64F)
+        energy = sq[th:th + ry, tw:tw + rx] - sq[:ry, tw:tw + rx] - sq[th:th + ry, :rx] + sq[:ry, :rx]
+        t_norm = float(np.sqrt(np.sum(template.astype(np.float64) ** 2)))
+        denom = (np.sqrt(np.maximum(energy, 0.0)) * t_norm).astype(np.float32)
+        out = np.zeros((ry, rx), np.float32)
+        # Windows that barely touch the map: the transform's rounding (relative to the
+        # whole map's energy) would dominate their tiny correlation, so they score 0, as
+        # a window with nothing in it does.
+        np.divide(num, denom, out=out, where=denom > 1e-3 * t_norm * t_norm)
+        return np.clip(out, -1.0, 1.0, out=out)
 
-def compute_map_field(map_source: MapSource, gsd_m: float) -> MapField:
-    """Read the whole map at `gsd_m` (plus a zero margin) and derive its orientation field."""
+
+def _spectrum(field: F32, template_px: int) -> Spectrum:
+    """The field's DFT on a zero-padded grid that holds any square search window centred
+    on the map (the map's longer side plus a template each side) with `template_px`
+    templates, so those searches need no wrap-around."""
+    h, w = field.shape[:2]
+    side = max(h, w) + 2 * (template_px + _MARGIN_PX)
+    n, m = cv2.getOptimalDFTSize(side), cv2.getOptimalDFTSize(side)
+    top, left = (n - h) // 2, (m - w) // 2
+    grid = np.zeros((n, m, 2), np.float32)
+    grid[top:top + h, left:left + w] = field
+    return Spectrum(cv2.dft(grid), left, top)
+
+
+def spectrum_bytes(height_px: int, width_px: int, template_px: int) -> int:
+    """Memory of `_spectrum`'s grid for a field of that size."""
+    side = max(height_px, width_px) + 2 * (template_px + _MARGIN_PX)
+    return int(cv2.getOptimalDFTSize(side)) ** 2 * 8
+
+
+def compute_map_field(map_source: MapSource, gsd_m: float, template_px: int | None = None) -> MapField:
+    """Read the whole map at `gsd_m` (plus a zero margin) and derive its orientation field
+    (and, given the largest template side, its spectrum for whole-map correlations)."""
     e0, n0, e1, n1 = map_source.bounds_en_m
     w = int(math.ceil((e1 - e0) / gsd_m)) + 2 * _MARGIN_PX
     h = int(math.ceil((n1 - n0) / gsd_m)) + 2 * _MARGIN_PX
@@ -85,7 +171,8 @@ def compute_map_field(map_source: MapSource, gsd_m: float) -> MapField:
     north_max = n1 + _MARGIN_PX * gsd_m
     patch = map_source.read_patch(east_min + w * gsd_m / 2.0, north_max - h * gsd_m / 2.0, w, h, gsd_m)
     field = orientation_field(to_gray(patch.image), patch.valid)
-    return MapField(field, patch.valid, patch.east_min_m, patch.north_max_m, gsd_m)
+    spec = _spectrum(field, template_px) if template_px is not None else None
+    return MapField(field, patch.valid, patch.east_min_m, patch.north_max_m, gsd_m, spec)
 
 
 class MapFieldCache:
@@ -94,8 +181,10 @@ class MapFieldCache:
     returns None: the caller reads patches as before), which also bounds the one-off
     cost of deriving a field. Single-threaded, like the pipeline."""
 
-    def __init__(self, map_source: MapSource, max_bytes: int, max_field_px: int | None = None) -> None:
+    def __init__(self, map_source: MapSource, max_bytes: int, max_field_px: int | None = None,
+                 template_px: int | None = None) -> None:
         self.map = map_source
+        self.template_px = template_px  # largest template side: also keep spectra (see module doc)
         self.max_bytes = int(max_bytes)
         self.max_field_px = min(int(max_field_px), self.max_bytes // _BYTES_PER_PX) if max_field_px is not None \
             else self.max_bytes // _BYTES_PER_PX
@@ -116,7 +205,8 @@ class MapFieldCache:
         e0, n0, e1, n1 = self.map.bounds_en_m
         w = math.ceil((e1 - e0) / gsd_m) + 2 * _MARGIN_PX
         h = math.ceil((n1 - n0) / gsd_m) + 2 * _MARGIN_PX
-        return w * h <= self.max_field_px
+        spec = spectrum_bytes(h, w, self.template_px) if self.template_px is not None else 0
+        return w * h <= self.max_field_px and w * h * _BYTES_PER_PX + spec <= self.max_bytes
 
     def get(self, gsd_m: float) -> MapField | None:
         """The whole map's field at `gsd_m` (derived on a miss), or None if it would not fit."""
@@ -128,7 +218,7 @@ class MapFieldCache:
         if not self.fits(gsd_m):
             return None
         self._fields.pop(key, None)  # same step, another scale (not on the ladder): replace
-        mf = compute_map_field(self.map, gsd_m)
+        mf = compute_map_field(self.map, gsd_m, self.template_px)
         self.computed += 1
         self._fields[key] = mf
         while self.nbytes > self.max_bytes and len(self._fields) > 1:

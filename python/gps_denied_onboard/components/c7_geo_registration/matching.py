@@ -89,7 +89,13 @@ class Peak:
 def correlate(search: F32, template: F32, exclusion_px: int = 4) -> tuple[Peak, F32]:
     """Normalised correlation of `template` over every offset within `search`."""
     res = cv2.matchTemplate(search, template, cv2.TM_CCORR_NORMED)
-    res = np.nan_to_num(res, nan=0.0, posinf=0.0, neginf=0.0)
+    return peak_of(res, exclusion_px), res
+
+
+def peak_of(scores: F32, exclusion_px: int = 4) -> Peak:
+    """The best offset of a normalised correlation surface (`correlate`'s result), its
+    runner-up outside `exclusion_px` and its sub-pixel position and sharpness."""
+    res = np.nan_to_num(scores, nan=0.0, posinf=0.0, neginf=0.0)
     _, best, _, loc = cv2.minMaxLoc(res)
     x, y = loc
     sx, cx = _subpixel(res, x, y, axis=1)
@@ -101,7 +107,7 @@ def correlate(search: F32, template: F32, exclusion_px: int = 4) -> tuple[Peak, 
     curv = max(min(cx, cy), 1e-6)  # negative second derivative of the score at the peak
     # Localisation sigma from peak sharpness relative to the noise floor (second peak level).
     sigma = float(np.clip(np.sqrt(max(best - max(second, 0.0), 1e-4) / curv) * 0.35, 0.15, 10.0))
-    return Peak(x + sx, y + sy, float(best), second, sigma), res
+    return Peak(x + sx, y + sy, float(best), second, sigma)
 
 
 def _subpixel(res: F32, x: int, y: int, axis: int) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from gps_denied_onboard.components.c7_geo_registration.map_fields import MapFiel
 from gps_denied_onboard.components.c7_geo_registration.matching import (
     correlate,
     orientation_field,
+    peak_of,
     texture_score,
     to_gray,
 )
@@ -98,7 +99,10 @@ class GeoRegistrar:
             return RegistrationResult(False, "map_not_covering", **base)  # type: ignore[arg-type]
         if cached is None:
             sfield = orientation_field(to_gray(patch.image), patch.valid)
-        peak, _ = correlate(sfield, field)
+            peak, _ = correlate(sfield, field)
+        else:
+            scores = cached.correlate(sfield, field, *cached.origin(cx, cy, tw + 2 * radius, th + 2 * radius))
+            peak = peak_of(scores) if scores is not None else correlate(sfield, field)[0]
         base.update(score=peak.score, distinctiveness=peak.distinctiveness)
         # ortho pixel (0, 0) lies at patch pixel (dx, dy): camera nadir = that point minus its offset
         e00, n00 = patch.pixel_to_en(peak.dx, peak.dy)
