@@ -5,6 +5,7 @@ flagged, and an FDR-like sink receives the fix decisions."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -131,3 +132,31 @@ def test_sparse_frames_with_a_reversed_heading_are_localised(maps) -> None:
     # successive fixes with no VO between them are fused, not reset: the velocity is learnt
     out = pipe.output(1000 * MS + 2 * 7000 * MS)
     assert abs(out.vn_mps - 5.0) < 1.0 and abs(out.ve_mps) < 1.0
+
+
+def test_whole_map_relocalisation_derives_the_map_field_once_per_scale(maps: tuple[InMemoryMap, InMemoryMap]) -> None:
+    """No prior: the first frames search the whole map through the map's cached coarse
+    orientation field (derived once for the flight's scale, not at every search) and
+    take the same decisions, at nearly the same places, as reading the map each time."""
+    m, f = maps
+    runs: dict[bool, tuple[Any, list[Any]]] = {}
+    for cached in (True, False):
+        pipe = build_localization_pipeline(LocalizationConfig(), m, CAM, FakeClock(), ground_alt_msl_m=300.0)
+        if not cached:
+            pipe._reloc_registrar.map_fields = None
+        runs[cached] = (pipe, _fly(pipe, f, 5))
+    pipe, reps = runs[True]
+    fields = pipe._reloc_registrar.map_fields
+    assert fields is not None
+    assert sum(r.mode == "reloc" for *_, r in reps) >= 2  # a whole-map search, then its confirmation
+    assert fields.computed == 1 and len(fields.keys()) == 1 and 0 < fields.nbytes <= fields.max_bytes
+    assert pipe.counters["relocalizations"] == 1
+    for (_, e, n, a), (*_, b) in zip(reps, runs[False][1], strict=True):
+        assert (a.accepted, a.mode, a.reason) == (b.accepted, b.mode, b.reason)
+        if a.accepted:
+            ea = m.frame.to_enu(LatLonAlt(a.lat_deg, a.lon_deg, 0.0))
+            eb = m.frame.to_enu(LatLonAlt(b.lat_deg, b.lon_deg, 0.0))
+            # the crop samples the map at another phase than a patch read (< half a coarse
+            # pixel): the fine fixes differ by that noise, well inside their claimed sigma
+            assert math.hypot(ea[0] - eb[0], ea[1] - eb[1]) < min(math.sqrt(a.cov_nn), math.sqrt(a.cov_ee))
+            assert math.hypot(ea[0] - e, ea[1] - n) < 3.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,7 +28,6 @@ from gps_denied_onboard.components.c6_place_recognition import TileIndex, defaul
 from gps_denied_onboard.components.c7_geo_registration import (
     GeoRegistrar,
     GeoRegistrationError,
-    MapFieldCache,
     Ortho,
     RegistrationConfig,
     RegistrationResult,
@@ -45,16 +44,13 @@ from gps_denied_onboard.components.c9_integrity import (
 )
 from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.logging import get_logger
+from gps_denied_onboard.runtime_root.airborne_reloc import reloc_registrars, whole_area_window
 from gps_denied_onboard.runtime_root.airborne_telemetry import TelemetryBuffer
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
 _log = get_logger("localization")
 _EXHAUSTIVE_MAX_PX = 1_500_000  # maps up to this many coarse pixels are searched exhaustively
-# The whole-map coarse fields (and their spectra) kept for relocalisation, all scales
-# together: 9 bytes a map pixel + 8 a spectrum pixel; the suite's maps take 5-12 MB a
-# scale; a map near the exhaustive limit ~40 MB (one scale at a time).
-_MAP_FIELD_BYTES = 64 * 1024 * 1024
 
 
 class RecordSink(Protocol):
@@ -127,16 +123,8 @@ class LocalizationPipeline:
             attitude_sigma_rad=att_sigma, yaw_sigma_rad=math.radians(config.yaw_sigma_deg),
             height_sigma_frac=config.altitude_sigma_frac, covariance_inflation=config.covariance_inflation,
             pose_solve=config.pose_solve))
-        self._reloc_registrar = GeoRegistrar(map_source, camera, RegistrationConfig(
-            max_ortho_side_px=max(64, config.max_ortho_side_px // 2), max_search_radius_px=10_000,
-            attitude_sigma_rad=att_sigma, yaw_sigma_rad=math.radians(config.yaw_sigma_deg),
-            height_sigma_frac=config.altitude_sigma_frac, block_grid=(3, 3), min_coverage=0.02,
-            covariance_inflation=config.covariance_inflation),
-            map_fields=MapFieldCache(map_source, _MAP_FIELD_BYTES, max_field_px=int(_EXHAUSTIVE_MAX_PX * 1.1),
-                                     template_px=max(64, config.max_ortho_side_px // 2) + 8))
-        # the fine registration after a distinct coarse hit: the place is already found, so a
-        # partly covered footprint is fine as long as enough blocks land on map (inlier gates)
-        self._refine_registrar = GeoRegistrar(map_source, camera, replace(self.registrar.config, min_coverage=0.1, block_grid=(6, 4)))
+        self._reloc_registrar, self._refine_registrar = reloc_registrars(self.registrar.config, map_source, camera,
+                                                                         _EXHAUSTIVE_MAX_PX)
         self.integrity = IntegrityConfig(
             min_distinctiveness=config.min_distinctiveness,
             relocalization_min_distinctiveness=config.relocalization_min_distinctiveness,
@@ -384,14 +372,10 @@ class LocalizationPipeline:
                 flags.add(Degradation.MAP_EDGE)
                 return self._refuse(t_ns, "map_not_covering", flags, attempted=True, mode="reloc")
         g = coarse.gsd_m
-        th, tw = cfield.shape[:2]
         windows: list[tuple[float, float, float]] = []  # prior camera (east, north) and sigma
         n_positions = (e1 - e0) * (n1 - n0) / (g * g)
         if n_positions <= _EXHAUSTIVE_MAX_PX:
-            half = 0.5 * max(e1 - e0, n1 - n0) + 0.5 * max(th, tw) * g
-            ce = 0.5 * (e0 + e1) - (coarse.east_min_rel + tw * g / 2.0)
-            cn = 0.5 * (n0 + n1) - (coarse.north_max_rel - th * g / 2.0)
-            windows.append((ce, cn, half / 3.0))
+            windows.append(whole_area_window(coarse, cfield.shape, (e0, n0, e1, n1)))
             sep = 0.0
         else:
             if self._index is None:
