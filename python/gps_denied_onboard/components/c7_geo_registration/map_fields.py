@@ -129,8 +129,7 @@ class MapField:
         ry, rx = ph - th + 1, pw - tw + 1
         num = full[oy:oy + ry, ox:ox + rx, 0]
         # normalisation as OpenCV does it: the window's energy from an integral image (double)
-        sq = cv2.integral(cv2.add(cv2.multiply(window[..., 0], window[..., 0]),
-                                  cv2.multiply(window[..., 1], window[..., 1])), sdepth=cv2.CV_64F)
+        sq = cv2.integral(window[..., 0] * window[..., 0] + window[..., 1] * window[..., 1], sdepth=cv2.CV_64F)
         energy = sq[th:th + ry, tw:tw + rx] - sq[:ry, tw:tw + rx] - sq[th:th + ry, :rx] + sq[:ry, :rx]
         t_norm = float(np.sqrt(np.sum(template.astype(np.float64) ** 2)))
         denom = (np.sqrt(np.maximum(energy, 0.0)) * t_norm).astype(np.float32)
@@ -142,7 +141,7 @@ class MapField:
         return np.clip(out, -1.0, 1.0, out=out)
 
 
-def _spectrum(field: F32, template_px: int) -> Spectrum:
+def map_spectrum(field: F32, template_px: int) -> Spectrum:
     """The field's DFT on a zero-padded grid that holds any square search window centred
     on the map (the map's longer side plus a template each side) with `template_px`
     templates, so those searches need no wrap-around."""
@@ -156,7 +155,7 @@ def _spectrum(field: F32, template_px: int) -> Spectrum:
 
 
 def spectrum_bytes(height_px: int, width_px: int, template_px: int) -> int:
-    """Memory of `_spectrum`'s grid for a field of that size."""
+    """Memory of `map_spectrum`'s grid for a field of that size."""
     side = max(height_px, width_px) + 2 * (template_px + _MARGIN_PX)
     return int(cv2.getOptimalDFTSize(side)) ** 2 * 8
 
@@ -171,7 +170,7 @@ def compute_map_field(map_source: MapSource, gsd_m: float, template_px: int | No
     north_max = n1 + _MARGIN_PX * gsd_m
     patch = map_source.read_patch(east_min + w * gsd_m / 2.0, north_max - h * gsd_m / 2.0, w, h, gsd_m)
     field = orientation_field(to_gray(patch.image), patch.valid)
-    spec = _spectrum(field, template_px) if template_px is not None else None
+    spec = map_spectrum(field, template_px) if template_px is not None else None
     return MapField(field, patch.valid, patch.east_min_m, patch.north_max_m, gsd_m, spec)
 
 
