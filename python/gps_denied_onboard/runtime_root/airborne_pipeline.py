@@ -394,7 +394,7 @@ class LocalizationPipeline:
             n_positions <= (2 * self.config.max_search_radius_px) ** 2
         found: list[RegistrationResult] = []
         for we, wn, ws in windows:
-            res = self._reloc_registrar.register(coarse, cfield, t_ns, we, wn, ws)
+            res = self._reloc_registrar.register(coarse, cfield, t_ns, we, wn, ws, whole_map=around is None and sep == 0.0)
             if res.ok:
                 found.append(res)
         if not found:

@@ -41,7 +41,7 @@ def _whole_map_search(world: tuple[InMemoryMap, InMemoryMap], camera: CameraMode
     half = 0.5 * max(e1 - e0, n1 - n0) + 0.5 * max(th, tw) * g
     ce = 0.5 * (e0 + e1) - (ortho.east_min_rel + tw * g / 2.0)
     cn = 0.5 * (n0 + n1) - (ortho.north_max_rel - th * g / 2.0)
-    return reg.register(ortho, field, 1, ce, cn, half / 3.0), g
+    return reg.register(ortho, field, 1, ce, cn, half / 3.0, whole_map=True), g
 
 
 @pytest.mark.parametrize("spectrum", [False, True])
@@ -135,11 +135,11 @@ def test_block_rays_are_the_per_point_rays(camera: CameraModel) -> None:
     assert np.array_equal(batch, single)
 
 
-@pytest.mark.parametrize(("east", "north", "w", "h"), [(0.0, 0.0, 420, 400), (300.0, -250.0, 200, 150), (-440.0, 430.0, 120, 90)])
+@pytest.mark.parametrize(("east", "north", "w", "h"), [(0.0, 0.0, 420, 400), (200.0, -150.0, 400, 390), (-150.0, 150.0, 400, 380)])
 def test_spectrum_correlation_is_opencvs_normalised_correlation(world: tuple[InMemoryMap, InMemoryMap],
                                                                  east: float, north: float, w: int, h: int) -> None:
-    """Over whole-map, partial and corner windows: the same scores as matchTemplate on
-    the crop (windows barely touching the map score 0 instead of rounding noise)."""
+    """Over whole-map and off-centre windows: the same scores as matchTemplate on the
+    crop (windows barely touching the map score 0 instead of rounding noise)."""
     mf = compute_map_field(world[0], 2.0 ** (11 / 8), template_px=100)
     window, _ = mf.crop(east, north, w, h)
     template = np.ascontiguousarray(mf.field[150:230, 120:215])
@@ -152,12 +152,31 @@ def test_spectrum_correlation_is_opencvs_normalised_correlation(world: tuple[InM
     assert np.unravel_index(np.argmax(got), got.shape) == np.unravel_index(np.argmax(want), want.shape)
 
 
-def test_spectrum_correlation_declines_a_window_outside_its_grid(world: tuple[InMemoryMap, InMemoryMap]) -> None:
+def test_spectrum_correlation_declines_windows_it_does_not_pay_for(world: tuple[InMemoryMap, InMemoryMap]) -> None:
     mf = compute_map_field(world[0], 4.0, template_px=40)
     assert mf.spectrum is not None
+    template = np.ascontiguousarray(mf.field[50:80, 50:90])
     window, _ = mf.crop(0.0, 0.0, 600, 600)  # far larger than the map plus two templates
-    assert mf.correlate(window, np.ascontiguousarray(mf.field[50:80, 50:90]), *mf.origin(0.0, 0.0, 600, 600)) is None
+    assert mf.correlate(window, template, *mf.origin(0.0, 0.0, 600, 600)) is None
+    small, _ = mf.crop(100.0, 50.0, 80, 60)  # a small fraction of the grid: matchTemplate is cheaper
+    assert mf.correlate(small, template, *mf.origin(100.0, 50.0, 80, 60)) is None
     assert compute_map_field(world[0], 4.0).correlate(window, window[:30, :40].copy(), 0, 0) is None  # no spectrum
+
+
+def test_a_bounded_search_reads_the_map_as_before(world: tuple[InMemoryMap, InMemoryMap], camera: CameraModel) -> None:
+    """Only whole-map searches use the cache: a search around a prior gives bit for bit
+    what it gave before (and derives no field)."""
+    m, f = world
+    R = ned_from_camera(0.01, -0.02, 0.4, camera.body_from_camera)
+    img, _ = render_view(f, camera, 120.0, -80.0, H, R)
+    cache = MapFieldCache(m, 64 << 20, template_px=168)
+    results = []
+    for fields in (None, cache):
+        reg = GeoRegistrar(m, camera, RELOC, map_fields=fields)
+        ortho, field = reg.make_ortho(img, R, H, 1)
+        results.append(reg.register(ortho, field, 1, 110.0, -70.0, 40.0))
+    assert results[0].ok and cache.computed == 0
+    assert (results[1].east_m, results[1].north_m, results[1].score) == (results[0].east_m, results[0].north_m, results[0].score)
 
 
 def test_budget_counts_the_spectrum(world: tuple[InMemoryMap, InMemoryMap]) -> None:

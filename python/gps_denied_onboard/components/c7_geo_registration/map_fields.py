@@ -113,12 +113,15 @@ class MapField:
         """`cv2.matchTemplate(window, template, TM_CCORR_NORMED)` for `window` = the crop
         with origin (u0, v0), computed against the cached spectrum (one template DFT and
         one inverse instead of OpenCV's block DFTs of the whole window). None when there
-        is no spectrum or the window leaves its grid (the caller correlates directly)."""
+        is no spectrum, the window leaves its grid, or it is much smaller than the grid
+        (the caller correlates directly)."""
         ph, pw = window.shape[:2]
         th, tw = template.shape[:2]
         spec = self.spectrum
         if spec is None or th > ph or tw > pw or not spec.covers(u0, v0, pw, ph):
             return None
+        if ph * pw < 0.4 * spec.dft.shape[0] * spec.dft.shape[1]:
+            return None  # a window much smaller than the grid: matchTemplate over it is cheaper
         n, m = spec.dft.shape[:2]
         padded = np.zeros((n, m, 2), np.float32)
         padded[:th, :tw] = template
@@ -199,11 +202,13 @@ class MapFieldCache:
         """Cached scale keys, least recently used first."""
         return list(self._fields)
 
+    def _shape(self, gsd_m: float) -> tuple[int, int]:
+        e0, n0, e1, n1 = self.map.bounds_en_m
+        return math.ceil((n1 - n0) / gsd_m) + 2 * _MARGIN_PX, math.ceil((e1 - e0) / gsd_m) + 2 * _MARGIN_PX
+
     def fits(self, gsd_m: float) -> bool:
         """Whether the whole map's field at `gsd_m` is small enough to cache."""
-        e0, n0, e1, n1 = self.map.bounds_en_m
-        w = math.ceil((e1 - e0) / gsd_m) + 2 * _MARGIN_PX
-        h = math.ceil((n1 - n0) / gsd_m) + 2 * _MARGIN_PX
+        h, w = self._shape(gsd_m)
         spec = spectrum_bytes(h, w, self.template_px) if self.template_px is not None else 0
         return w * h <= self.max_field_px and w * h * _BYTES_PER_PX + spec <= self.max_bytes
 

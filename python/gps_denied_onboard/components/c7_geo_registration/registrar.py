@@ -64,11 +64,12 @@ class GeoRegistrar:
         _, field = self.make_ortho(frame, R, height_m, 0)
         h, w = field.shape[:2]
         if h >= 8 and w >= 8:
-            template = np.ascontiguousarray(field[h // 4:h // 4 + h // 2, w // 4:w // 4 + w // 2])
-            correlate(field, template)
-            # and the whole-map search's frequency-domain kernels (process-wide set-up too)
-            mf = MapField(field, np.ones((h, w), bool), 0.0, 0.0, 1.0, map_spectrum(field, max(h, w) // 2))
-            mf.correlate(field, template, 0, 0)
+            correlate(field, np.ascontiguousarray(field[h // 4:h // 4 + h // 2, w // 4:w // 4 + w // 2]))
+        # and the whole-map search's frequency-domain kernels (process-wide set-up too), on
+        # a fixed 64 px square field: large enough against its grid for the spectrum path
+        square = np.random.default_rng(0).standard_normal((64, 64, 2)).astype(np.float32)
+        mf = MapField(square, np.ones((64, 64), bool), 0.0, 0.0, 1.0, map_spectrum(square, 0))
+        mf.correlate(square, np.ascontiguousarray(square[16:48, 16:48]), 0, 0)
         return time.perf_counter() - t0
 
     def register(
@@ -79,8 +80,16 @@ class GeoRegistrar:
         prior_east_m: float,
         prior_north_m: float,
         prior_sigma_m: float,
+        *,
+        whole_map: bool = False,
     ) -> RegistrationResult:
-        """Register around a prior camera position (east, north of the camera's nadir point)."""
+        """Register around a prior camera position (east, north of the camera's nadir point).
+
+        `whole_map`: the window spans the whole map (relocalisation with nothing to bound
+        it): searched in the cached map field (`map_fields`) when there is one, instead of
+        a patch read. The crop samples the map on the cache's grid, up to half a pixel
+        from where a patch read would, so only these searches use it: a bounded search
+        gives exactly what it gave before."""
         cfg = self.config
         g = ortho.gsd_m
         texture = texture_score(ortho.image, ortho.valid)
@@ -93,7 +102,7 @@ class GeoRegistrar:
         # centre of the ortho in ENU if the camera were at the prior
         cx = prior_east_m + ortho.east_min_rel + tw * g / 2.0
         cy = prior_north_m + ortho.north_max_rel - th * g / 2.0
-        cached = self.map_fields.get(g) if self.map_fields is not None else None
+        cached = self.map_fields.get(g) if whole_map and self.map_fields is not None else None
         if cached is not None:
             sfield, patch = cached.crop(cx, cy, tw + 2 * radius, th + 2 * radius)
         else:
