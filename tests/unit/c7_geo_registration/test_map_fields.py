@@ -135,11 +135,13 @@ def test_block_rays_are_the_per_point_rays(camera: CameraModel) -> None:
     assert np.array_equal(batch, single)
 
 
-@pytest.mark.parametrize(("east", "north", "w", "h"), [(0.0, 0.0, 420, 400), (200.0, -150.0, 400, 390), (-150.0, 150.0, 400, 380)])
+@pytest.mark.parametrize(("east", "north", "w", "h"),
+                         [(0.0, 0.0, 420, 400), (200.0, -150.0, 400, 390), (-150.0, 150.0, 400, 380), (30.0, 0.0, 700, 650)])
 def test_spectrum_correlation_is_opencvs_normalised_correlation(world: tuple[InMemoryMap, InMemoryMap],
                                                                  east: float, north: float, w: int, h: int) -> None:
-    """Over whole-map and off-centre windows: the same scores as matchTemplate on the
-    crop (windows barely touching the map score 0 instead of rounding noise)."""
+    """Over whole-map, off-centre and larger-than-the-grid windows: the same scores as
+    matchTemplate on the crop (windows barely touching the map score 0 instead of
+    rounding noise)."""
     mf = compute_map_field(world[0], 2.0 ** (11 / 8), template_px=100)
     window, _ = mf.crop(east, north, w, h)
     template = np.ascontiguousarray(mf.field[150:230, 120:215])
@@ -156,8 +158,10 @@ def test_spectrum_correlation_declines_windows_it_does_not_pay_for(world: tuple[
     mf = compute_map_field(world[0], 4.0, template_px=40)
     assert mf.spectrum is not None
     template = np.ascontiguousarray(mf.field[50:80, 50:90])
-    window, _ = mf.crop(0.0, 0.0, 600, 600)  # far larger than the map plus two templates
-    assert mf.correlate(window, template, *mf.origin(0.0, 0.0, 600, 600)) is None
+    window, _ = mf.crop(0.0, 0.0, 600, 600)
+    big = np.ascontiguousarray(mf.field[20:80, 20:90])  # larger than the spectrum's padding
+    assert mf.correlate(window, big, *mf.origin(0.0, 0.0, 600, 600)) is None
+    assert mf.correlate(window, template, *mf.origin(0.0, 0.0, 600, 600)) is not None
     small, _ = mf.crop(100.0, 50.0, 80, 60)  # a small fraction of the grid: matchTemplate is cheaper
     assert mf.correlate(small, template, *mf.origin(100.0, 50.0, 80, 60)) is None
     assert compute_map_field(world[0], 4.0).correlate(window, window[:30, :40].copy(), 0, 0) is None  # no spectrum

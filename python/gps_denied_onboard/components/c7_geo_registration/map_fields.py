@@ -17,9 +17,8 @@ the frequency domain against the field's cached spectrum: per search only the
 template is transformed (`MapField.correlate`, the same scores to ~1e-6).
 
 Memory: 9 bytes per cached pixel (2 float32 channels + a validity byte) plus 8 bytes
-per pixel of the spectrum's padded grid (the map's longer side plus two templates,
-squared), e.g. ~2.3 + 8 MB for a 400 x 620 px coarse map; the budget bounds the sum
-over scales.
+per pixel of the spectrum's grid (the map plus a template along each axis), e.g.
+~2.3 + 3.9 MB for a 410 x 630 px coarse map; the budget bounds the sum over scales.
 """
 
 from __future__ import annotations
@@ -50,19 +49,14 @@ def scale_key(gsd_m: float, native_gsd_m: float) -> int:
 
 @dataclass(frozen=True)
 class Spectrum:
-    """The DFT of the map field zero-padded into a larger grid: cached field pixel
-    (u, v) sits at grid pixel (u + `left`, v + `top`)."""
+    """The DFT of the map field (at grid pixel (0, 0)) zero-padded by at least
+    `template_px` on the far side of each axis: a template up to that size then never
+    overlaps two periodic copies of the map, so the circular correlation equals the
+    linear one wherever the template overlaps the map (and the window's energy, zero
+    elsewhere, makes the score 0 there, as matchTemplate's)."""
 
     dft: F32  # N x M x 2 (complex)
-    left: int
-    top: int
-
-    def covers(self, u0: int, v0: int, width_px: int, height_px: int) -> bool:
-        """Whether a search window (origin in cached pixels) lies inside the grid, so
-        the circular correlation equals the linear one over it."""
-        n, m = self.dft.shape[:2]
-        return u0 + self.left >= 0 and v0 + self.top >= 0 and u0 + self.left + width_px <= m and \
-            v0 + self.top + height_px <= n
+    template_px: int
 
 
 @dataclass(frozen=True)
@@ -113,29 +107,33 @@ class MapField:
         """`cv2.matchTemplate(window, template, TM_CCORR_NORMED)` for `window` = the crop
         with origin (u0, v0), computed against the cached spectrum (one template DFT and
         one inverse instead of OpenCV's block DFTs of the whole window). None when there
-        is no spectrum, the window leaves its grid, or it is much smaller than the grid
-        (the caller correlates directly)."""
+        is no spectrum, the template is larger than it allows, or the window is much
+        smaller than its grid (the caller correlates directly)."""
         ph, pw = window.shape[:2]
         th, tw = template.shape[:2]
         spec = self.spectrum
-        if spec is None or th > ph or tw > pw or not spec.covers(u0, v0, pw, ph):
+        if spec is None or th > ph or tw > pw or max(th, tw) > spec.template_px:
             return None
-        if ph * pw < 0.4 * spec.dft.shape[0] * spec.dft.shape[1]:
-            return None  # a window much smaller than the grid: matchTemplate over it is cheaper
         n, m = spec.dft.shape[:2]
+        if ph * pw < 0.4 * n * m:
+            return None  # a window much smaller than the grid: matchTemplate over it is cheaper
         padded = np.zeros((n, m, 2), np.float32)
         padded[:th, :tw] = template
         # the real part of IDFT(S * conj(T)) is sum over the template of S(x + d) . T(x)
         prod = cv2.mulSpectrums(spec.dft, cv2.dft(padded, nonzeroRows=th), 0, conjB=True)
-        full = cv2.idft(prod, flags=cv2.DFT_SCALE)
-        oy, ox = v0 + spec.top, u0 + spec.left
+        full = cv2.idft(prod, flags=cv2.DFT_SCALE)[..., 0]
         ry, rx = ph - th + 1, pw - tw + 1
-        num = full[oy:oy + ry, ox:ox + rx, 0]
-        # normalisation as OpenCV does it: the window's energy from an integral image (double)
-        sq = cv2.integral(window[..., 0] * window[..., 0] + window[..., 1] * window[..., 1], sdepth=cv2.CV_64F)
-        energy = sq[th:th + ry, tw:tw + rx] - sq[:ry, tw:tw + rx] - sq[th:th + ry, :rx] + sq[:ry, :rx]
+        # window offset j is map offset v0 + j: periodic in the grid (see `Spectrum`)
+        num = np.take(np.take(full, (v0 + np.arange(ry)) % n, axis=0), (u0 + np.arange(rx)) % m, axis=1)
+        # normalisation as OpenCV's: the window's energy under the template (a box sum,
+        # accumulated in double by OpenCV) times the template's norm
+        sq = window[..., 0] * window[..., 0]
+        sq += window[..., 1] * window[..., 1]
+        energy = cv2.boxFilter(sq, cv2.CV_32F, (tw, th), anchor=(0, 0), normalize=False,
+                               borderType=cv2.BORDER_CONSTANT)[:ry, :rx]
         t_norm = float(np.sqrt(np.sum(template.astype(np.float64) ** 2)))
-        denom = (np.sqrt(np.maximum(energy, 0.0)) * t_norm).astype(np.float32)
+        denom = cv2.sqrt(np.maximum(energy, 0.0, out=energy))
+        denom *= np.float32(t_norm)
         out = np.zeros((ry, rx), np.float32)
         # Windows that barely touch the map: the transform's rounding (relative to the
         # whole map's energy) would dominate their tiny correlation, so they score 0, as
@@ -144,23 +142,23 @@ class MapField:
         return np.clip(out, -1.0, 1.0, out=out)
 
 
+def _grid(height_px: int, width_px: int, template_px: int) -> tuple[int, int]:
+    return int(cv2.getOptimalDFTSize(height_px + template_px)), int(cv2.getOptimalDFTSize(width_px + template_px))
+
+
 def map_spectrum(field: F32, template_px: int) -> Spectrum:
-    """The field's DFT on a zero-padded grid that holds any square search window centred
-    on the map (the map's longer side plus a template each side) with `template_px`
-    templates, so those searches need no wrap-around."""
+    """The field's DFT on a grid padded for templates up to `template_px` a side."""
     h, w = field.shape[:2]
-    side = max(h, w) + 2 * (template_px + _MARGIN_PX)
-    n, m = cv2.getOptimalDFTSize(side), cv2.getOptimalDFTSize(side)
-    top, left = (n - h) // 2, (m - w) // 2
+    n, m = _grid(h, w, template_px)
     grid = np.zeros((n, m, 2), np.float32)
-    grid[top:top + h, left:left + w] = field
-    return Spectrum(cv2.dft(grid), left, top)
+    grid[:h, :w] = field
+    return Spectrum(cv2.dft(grid), template_px)
 
 
 def spectrum_bytes(height_px: int, width_px: int, template_px: int) -> int:
     """Memory of `map_spectrum`'s grid for a field of that size."""
-    side = max(height_px, width_px) + 2 * (template_px + _MARGIN_PX)
-    return int(cv2.getOptimalDFTSize(side)) ** 2 * 8
+    n, m = _grid(height_px, width_px, template_px)
+    return n * m * 8
 
 
 def compute_map_field(map_source: MapSource, gsd_m: float, template_px: int | None = None) -> MapField:

@@ -68,7 +68,7 @@ class GeoRegistrar:
         # and the whole-map search's frequency-domain kernels (process-wide set-up too), on
         # a fixed 64 px square field: large enough against its grid for the spectrum path
         square = np.random.default_rng(0).standard_normal((64, 64, 2)).astype(np.float32)
-        mf = MapField(square, np.ones((64, 64), bool), 0.0, 0.0, 1.0, map_spectrum(square, 0))
+        mf = MapField(square, np.ones((64, 64), bool), 0.0, 0.0, 1.0, map_spectrum(square, 32))
         mf.correlate(square, np.ascontiguousarray(square[16:48, 16:48]), 0, 0)
         return time.perf_counter() - t0
 
