@@ -47,7 +47,7 @@ def scale_key(gsd_m: float, native_gsd_m: float) -> int:
     return int(round(8.0 * math.log2(max(gsd_m, 1e-12) / native_gsd_m)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: identity, not element-wise ==
 class Spectrum:
     """The DFT of the map field (at grid pixel (0, 0)) zero-padded by at least
     `template_px` on the far side of each axis: a template up to that size then never
@@ -59,7 +59,7 @@ class Spectrum:
     template_px: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: identity, not element-wise ==
 class MapField:
     """The orientation field of the whole map at `gsd_m` on a north-up grid whose pixel
     (0, 0) has its top-left corner at (`east_min_m`, `north_max_m`), and optionally its
