@@ -52,6 +52,7 @@ import psutil
 
 from gps_denied_onboard.autopilot_emulator import EmulatorProcess
 from gps_denied_onboard.components.c4_map_cache import open_cache
+from gps_denied_onboard.components.c7_geo_registration import map_fields as c7_map_fields
 from gps_denied_onboard.components.c7_geo_registration import registrar as c7_registrar
 from gps_denied_onboard.logging import configure_logging
 from gps_denied_onboard.runtime_root import demo_rehearsal
@@ -142,8 +143,12 @@ class StageTimer:
         for reg in (pipeline.registrar, pipeline._reloc_registrar):
             self.wrap(reg, "make_ortho", "orthorectify")
             self.wrap(reg, "_block_correspondences", "match")
-        for name in ("correlate", "orientation_field"):
+        for name in ("correlate", "orientation_field", "peak_of"):
             self.wrap(c7_registrar, name, "match")
+        # the whole-map search: the map field derived once per scale, then correlated
+        # against its cached spectrum (its map read nests under map_read)
+        self.wrap(c7_map_fields, "compute_map_field", "match")
+        self.wrap(c7_map_fields.MapField, "correlate", "match")
         self.wrap(c7_registrar, "solve_pose", "pose_solve")
         self.wrap(pipeline.map, "read_patch", "map_read")
         self.wrap(pipeline.vo, "step", "vo")
