@@ -36,11 +36,10 @@ from gps_denied_onboard.components.c13_fdr.interface import (
     SegmentIO,
 )
 from gps_denied_onboard.components.c13_fdr.policies import RecordKindPolicy
-from gps_denied_onboard.components.c13_fdr.segments import FlightSegments
+from gps_denied_onboard.components.c13_fdr.segments import FlightSegments, record_body
 from gps_denied_onboard.config.sections.fdr import FdrConfig
 from gps_denied_onboard.fdr_client import (
     FDR_PRODUCER_ID,
-    FDR_RECORD_SCHEMA_VERSION,
     MARKER_SEQ,
     OVERRUN_KIND,
     FdrClient,
@@ -263,9 +262,7 @@ class FileFdrWriter:
         policy = self.kind_policy
         bodies: list[bytes] = []
         add = bodies.append
-        version = FDR_RECORD_SCHEMA_VERSION
         kind_check = self._kind_check
-        body_of = dumps_body
         for seq, ts, kind, payload in batch:
             if seq == MARKER_SEQ:
                 producer = FDR_PRODUCER_ID
@@ -277,16 +274,14 @@ class FileFdrWriter:
                 if policy is not None and seq != MARKER_SEQ and not policy.admit(producer, kind, ts):
                     self.records_dropped_policy += 1
                     continue
-                # the record envelope of docs/fdr-format.md, in its key order
                 check = kind_check(kind)
                 if check is not None and payload.keys() <= check[0] and check[1] <= payload.keys():
-                    add(body_of({"v": version, "ts": ts, "p": producer, "k": kind, "s": seq, "d": payload}))
+                    add(record_body(producer, seq, ts, kind, payload))
                 else:
                     payload, flags = normalize_payload(kind, payload)
                     if FLAG_UNREGISTERED_KIND in flags:
                         self._warn_unregistered(kind, producer)
-                    add(body_of({"v": version, "ts": ts, "p": producer, "k": kind, "s": seq, "d": payload,
-                                 "f": list(flags)}))
+                    add(record_body(producer, seq, ts, kind, payload, tuple(flags)))
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the recorder
                 self._bad_record(producer, kind, exc)
         seg.add_records(bodies)

@@ -102,11 +102,12 @@ class GeoRegistrar:
         # centre of the ortho in ENU if the camera were at the prior
         cx = prior_east_m + ortho.east_min_rel + tw * g / 2.0
         cy = prior_north_m + ortho.north_max_rel - th * g / 2.0
+        window = (cx, cy, tw + 2 * radius, th + 2 * radius)  # centre (east, north), width, height px
         cached = self.map_fields.get(g) if whole_map and self.map_fields is not None else None
         if cached is not None:
-            sfield, patch = cached.crop(cx, cy, tw + 2 * radius, th + 2 * radius)
+            sfield, patch = cached.crop(*window)
         else:
-            patch = self.map.read_patch(cx, cy, tw + 2 * radius, th + 2 * radius, g)
+            patch = self.map.read_patch(*window, g)
         # how much of the ground the frame should see (at the prior) the map covers
         coverage = float(patch.valid[radius:radius + th, radius:radius + tw].mean())
         base.update(coverage=coverage, search_radius_px=radius)
@@ -116,7 +117,7 @@ class GeoRegistrar:
             sfield = orientation_field(to_gray(patch.image), patch.valid)
             peak, _ = correlate(sfield, field)
         else:
-            scores = cached.correlate(sfield, field, *cached.origin(cx, cy, tw + 2 * radius, th + 2 * radius))
+            scores = cached.correlate(sfield, field, *cached.origin(*window))
             peak = peak_of(scores) if scores is not None else correlate(sfield, field)[0]
         base.update(score=peak.score, distinctiveness=peak.distinctiveness)
         # ortho pixel (0, 0) lies at patch pixel (dx, dy): camera nadir = that point minus its offset
