@@ -22,6 +22,7 @@ from gps_denied_onboard.components.c4_map_cache.errors import (
     OversizedFileError,
     RollbackError,
     TileIntegrityError,
+    TileLocatorError,
     TileNotInCacheError,
     UntrustedKeyError,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "OversizedFileError",
     "RollbackError",
     "TileIntegrityError",
+    "TileLocatorError",
     "TileNotInCacheError",
     "UntrustedKeyError",
     "VerifiedCache",

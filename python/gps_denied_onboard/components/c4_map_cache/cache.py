@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import mmap
 import os
 import sqlite3
 import threading
@@ -29,6 +30,8 @@ from gps_denied_onboard.components.c4_map_cache.geo_np import lonlat_to_en
 from gps_denied_onboard.components.c4_map_cache.interface import DescriptorIndex
 from gps_denied_onboard.components.c4_map_cache.layout import TILES_NAME, tile_of_descriptor_id
 from gps_denied_onboard.components.c4_map_cache.manifest import EngineEntry, Manifest
+from gps_denied_onboard.components.c4_map_cache.tile_locator import SEGMENT as _SEGMENT
+from gps_denied_onboard.components.c4_map_cache.tile_locator import TileExtents
 
 if TYPE_CHECKING:
     from gps_denied_onboard.components.c4_map_cache.map_source import CacheMapSource
@@ -42,7 +45,7 @@ class VerifiedCache:
 
     def __init__(self, root: Path, manifest: Manifest, tile_hashes: dict[tuple[int, int, int], bytes],
                  verified_files: dict[str, bytes], *, expired: bool, decoded_cache_tiles: int = 256,
-                 tile_mmap_bytes: int = 0) -> None:
+                 tile_mmap_bytes: int = 0, tile_extents: TileExtents | None = None) -> None:
         self._root = root
         self._manifest = manifest
         self._hashes = tile_hashes
@@ -53,17 +56,25 @@ class VerifiedCache:
         # media for us); a change after load is still caught by the per-read hash check.
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             f"file:{root / TILES_NAME}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        # Memory-mapped reads: a tile read becomes page-table lookups instead of a pread()
-        # per page, which is what the tail of the read latency was (docs/map-cache.md). The
-        # mapped pages are clean file pages (RssFile, reclaimable), never anonymous memory.
-        # A file truncated in place under a mapping would raise SIGBUS on access, so the
-        # size verified at load is re-checked on a held descriptor before every mapped read.
-        self._fd: int | None = None
-        self._verified_size = 0
-        if tile_mmap_bytes > 0:
-            self._fd = os.open(root / TILES_NAME, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            self._verified_size = os.fstat(self._fd).st_size
-            self._conn.execute(f"PRAGMA mmap_size={int(tile_mmap_bytes)}")
+        # Direct reads: each tile's byte ranges in the container, found once at load
+        # (tile_locator), are read straight from a memory map of it (or with pread when
+        # mapping is off), skipping SQLite's statement and B-tree seeks, which were most of
+        # the read latency and its tail (docs/map-cache.md). SQLite stays the authority: a
+        # tile the locator did not place, or whose direct bytes fail the hash, is read
+        # through it. The mapped pages are clean file pages (RssFile, reclaimable).
+        self._fd: int | None = os.open(root / TILES_NAME, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._verified_size = os.fstat(self._fd).st_size
+        self._map: mmap.mmap | None = None
+        self._view: memoryview | None = None
+        self._mapped_bytes = 0
+        if tile_mmap_bytes > 0 and self._verified_size > 0:
+            self._mapped_bytes = min(self._verified_size, int(tile_mmap_bytes))
+            self._map = mmap.mmap(self._fd, self._mapped_bytes, prot=mmap.PROT_READ)
+            self._view = memoryview(self._map)
+        ranges = tile_extents.ranges if tile_extents is not None else {}
+        # Keyed by the hash table's own (z, x, y) tuples: one set of key objects for both.
+        self._extents: dict[tuple[int, int, int], bytes] = {
+            key: extent for key in tile_hashes if (extent := ranges.get(key)) is not None}
         self._decoded: OrderedDict[tuple[TileXYZ, int], TileImage] = OrderedDict()
         self._decoded_cap = decoded_cache_tiles
         origin = manifest.takeoff_origin
@@ -106,16 +117,42 @@ class VerifiedCache:
     # -- tiles ----------------------------------------------------------------
     def read_tile(self, tile: TileXYZ) -> bytes:
         """The encoded tile (PNG/JPEG bytes), verified against its signed hash."""
-        expected = self._hashes.get((tile.z, tile.x, tile.y))
+        key = (tile.z, tile.x, tile.y)
+        expected = self._hashes.get(key)
         if expected is None:
             raise TileNotInCacheError(tile)
+        extent = self._extents.get(key)
+        if extent is not None:
+            data = self._read_direct(tile, expected, extent)
+            if hashlib.sha256(data).digest() == expected:
+                return data
+        return self._read_through_sqlite(tile, expected)
+
+    @property
+    def tiles_read_directly(self) -> int:
+        """How many tiles the direct-read locator placed (the rest read through SQLite)."""
+        return len(self._extents)
+
+    def _read_direct(self, tile: TileXYZ, expected: bytes, extent: bytes) -> bytes:
+        with self._lock:
+            if self._fd is None:
+                raise MapCacheError("map cache is closed")
+            if self._view is not None:
+                # Touching a mapped page past a file truncated in place is SIGBUS, which no
+                # handler survives: re-check the size verified at load first (lseek: ~1 us).
+                if os.lseek(self._fd, 0, os.SEEK_END) < self._verified_size:
+                    self._unmap()
+                    raise TileIntegrityError(tile, expected.hex(), f"<{TILES_NAME} truncated after load>")
+                view, mapped = self._view, self._mapped_bytes
+                return b"".join([view[o:o + n] if o + n <= mapped else os.pread(self._fd, n, o)
+                                 for o, n in _SEGMENT.iter_unpack(extent)])
+            return b"".join([os.pread(self._fd, n, o) for o, n in _SEGMENT.iter_unpack(extent)])
+
+    def _read_through_sqlite(self, tile: TileXYZ, expected: bytes) -> bytes:
         z, x, y_tms = tile.z, tile.x, (1 << tile.z) - 1 - tile.y
         with self._lock:
             if self._conn is None:
                 raise MapCacheError("map cache is closed")
-            if self._fd is not None and os.fstat(self._fd).st_size < self._verified_size:
-                self._unmap()
-                raise TileIntegrityError(tile, expected.hex(), f"<{TILES_NAME} truncated after load>")
             try:
                 row = self._conn.execute(
                     "SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?", (z, x, y_tms)
@@ -212,16 +249,22 @@ class VerifiedCache:
         return CacheMapSource(self, tile_lru_bytes=tile_lru_bytes or DEFAULT_TILE_LRU_BYTES)
 
     def _unmap(self) -> None:
-        """Stop reading through the mapping (caller holds the lock); reads go back to pread()."""
-        if self._conn is not None:
-            self._conn.execute("PRAGMA mmap_size=0")
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Stop reading through the memory map (caller holds the lock); direct reads go on
+        with pread(), whose short reads past a truncated end fail the hash instead."""
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        self._mapped_bytes = 0
 
     def close(self) -> None:
         with self._lock:
             self._unmap()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None

@@ -131,3 +131,14 @@ class TileNotInCacheError(MapCacheError):
     def __init__(self, tile: Any) -> None:
         super().__init__(f"tile {tile} is not in this map cache")
         self.tile = tile
+
+
+class TileLocatorError(MapCacheError):
+    """The tile container's B-tree is not what the direct-read locator can read (malformed,
+    or a layout it does not know); tiles are then read through SQLite. `where` names the
+    page or structure. Not a refusal: every tile read is still verified by its hash."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason

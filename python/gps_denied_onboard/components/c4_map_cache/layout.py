@@ -38,7 +38,9 @@ DESCRIPTORS_INDEX_NAME = "descriptors/index.json"
 ENGINES_DIR = "engines"
 
 TILES_PAGE_SIZE = 4096
-TILES_INSERT = "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_sha256, tile_data) VALUES (?, ?, ?, ?, ?)"
+# The tiles table's columns in order; tile_locator reads records in this layout.
+TILE_COLUMNS = ("zoom_level", "tile_column", "tile_row", "tile_sha256", "tile_data")
+TILES_INSERT = f"INSERT INTO tiles ({', '.join(TILE_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
 # A rowid table (MBTiles' layout): big blobs live in overflow pages with little waste,
 # unlike a WITHOUT ROWID table. `tile_hash_index` covers (z, x, y, sha256), so the
 # load-time scan of every tile hash reads only the small index, never a tile body.

@@ -40,6 +40,7 @@ from gps_denied_onboard.components.c4_map_cache.errors import (
     MixAndMatchError,
     OversizedFileError,
     RollbackError,
+    TileLocatorError,
     UntrustedKeyError,
 )
 from gps_denied_onboard.components.c4_map_cache.layout import (
@@ -51,6 +52,7 @@ from gps_denied_onboard.components.c4_map_cache.layout import (
     public_key_id,
 )
 from gps_denied_onboard.components.c4_map_cache.manifest import FileEntry, Manifest, parse_manifest
+from gps_denied_onboard.components.c4_map_cache.tile_locator import TileExtents, locate_container
 from gps_denied_onboard.components.c4_map_cache.versions import AcceptedVersionStore
 from gps_denied_onboard.logging import get_logger
 
@@ -291,19 +293,35 @@ def open_cache(
     if manifest.file(TILES_NAME) is None:
         raise CacheLayoutError(TILES_NAME, "not listed in the manifest")
     kept: dict[str, bytes] = {}
-    # The tile-hash scan + Merkle root (Python-bound) runs beside the file hashing
-    # (hashlib releases the GIL): file errors are reported first, then the Merkle check.
+    # The tile-hash scan + Merkle root and the tile locator (both mostly Python) run beside
+    # the file hashing (hashlib releases the GIL): file errors are reported first, then the
+    # Merkle check. The locator reads the container before its hash is checked, which is
+    # safe: it only says where to read, and every read is checked against the signed hash.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="c4-merkle") as pool:
         merkle = pool.submit(_tile_hashes, root / TILES_NAME, manifest)
+        located = pool.submit(_locate, root / TILES_NAME)
         for entry in manifest.files:
             data = _check_file(root, entry, opts, manifest)
             if data is not None:
                 kept[entry.path] = data
         hashes = merkle.result()
+        extents = located.result()
     store.accept(key_id, manifest.version)
     if expired:
         _log.warning("expired map cache accepted by explicit override", kind="c4_cache_expired_override",
                      cache_id=manifest.cache_id, expires=manifest.expires)
+    cache = VerifiedCache(root, manifest, hashes, kept, expired=expired, tile_mmap_bytes=opts.tile_mmap_bytes,
+                          tile_extents=extents)
     _log.info("map cache verified", kind="c4_cache_verified", cache_id=manifest.cache_id, version=manifest.version,
-              tiles=len(hashes), files=len(manifest.files))
-    return VerifiedCache(root, manifest, hashes, kept, expired=expired, tile_mmap_bytes=opts.tile_mmap_bytes)
+              tiles=len(hashes), files=len(manifest.files), tiles_read_directly=cache.tiles_read_directly)
+    return cache
+
+
+def _locate(path: Path) -> TileExtents | None:
+    """The container's tile locations, or None (every tile read through SQLite, a warning)."""
+    try:
+        return locate_container(path)
+    except TileLocatorError as exc:
+        _log.warning("tile locator unavailable: tiles are read through SQLite", kind="c4_tile_locator_unavailable",
+                     where=exc.where, reason=exc.reason)
+        return None
