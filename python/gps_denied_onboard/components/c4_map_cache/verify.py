@@ -75,13 +75,17 @@ PublicKeyLike = Ed25519PublicKey | bytes | str | os.PathLike[str]
 @dataclass(frozen=True)
 class VerifyOptions:
     """Verification policy. `allow_expired` is the explicit override for an expired manifest.
-    `tile_mmap_bytes` caps how much of the tile container is read through a memory map."""
+    `direct_tile_reads` reads tiles straight from their byte ranges in the container (found
+    at load by `tile_locator`; every read still hash-checked); False reads every tile
+    through SQLite. `tile_mmap_bytes` caps how much of the container direct reads take
+    through a memory map (the rest, and everything when 0, with pread)."""
 
     allow_expired: bool = False
     expected_flight_id: str | None = None
     max_manifest_bytes: int = MAX_MANIFEST_BYTES
     max_file_bytes: int = MAX_FILE_BYTES
     tile_mmap_bytes: int = DEFAULT_TILE_MMAP_BYTES  # 0: plain pread() tile reads
+    direct_tile_reads: bool = True
 
 
 def load_public_key(key: PublicKeyLike) -> Ed25519PublicKey:
@@ -299,13 +303,13 @@ def open_cache(
     # safe: it only says where to read, and every read is checked against the signed hash.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="c4-merkle") as pool:
         merkle = pool.submit(_tile_hashes, root / TILES_NAME, manifest)
-        located = pool.submit(_locate, root / TILES_NAME)
+        located = pool.submit(_locate, root / TILES_NAME) if opts.direct_tile_reads else None
         for entry in manifest.files:
             data = _check_file(root, entry, opts, manifest)
             if data is not None:
                 kept[entry.path] = data
         hashes = merkle.result()
-        extents = located.result()
+        extents = located.result() if located is not None else None
     store.accept(key_id, manifest.version)
     if expired:
         _log.warning("expired map cache accepted by explicit override", kind="c4_cache_expired_override",
