@@ -151,7 +151,8 @@ def _meta_cache_id(d: Path) -> str:
 def bench_verify_and_reads(tmp: Path, size_mb: int, reads: int) -> dict[str, float]:
     d, pub, tiles = _synthetic_cache(tmp, size_mb)
     total = sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
-    loads, loads_unlocated = [], []
+    loads: list[float] = []
+    loads_unlocated: list[float] = []
     for i in range(3):  # page cache warm after the first: the flight computer loads from its own SSD
         for times, options in ((loads, VerifyOptions()), (loads_unlocated, VerifyOptions(direct_tile_reads=False))):
             t0 = time.perf_counter()
