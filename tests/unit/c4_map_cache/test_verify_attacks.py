@@ -284,8 +284,9 @@ def test_tile_container_truncated_after_load_is_refused_on_read_not_a_crash(sim:
         except TileIntegrityError as exc:
             assert exc.tile == t
             outcomes.append(False)
-    # Every read is the verified bytes or a typed refusal (pread may still be served from
-    # SQLite's own page cache); through the map, the size guard refuses.
+    # Every read is the verified bytes or a typed refusal (with pread, a short read fails
+    # its hash and goes to SQLite, which may still serve the tile from its own page
+    # cache); through the map, the size guard refuses before any page is touched.
     if mmap_bytes:
         assert not any(outcomes)
     cache.close()
