@@ -21,6 +21,7 @@ from gps_denied_onboard.components.c7_geo_registration import (
     RegistrationInputError,
     render_view,
 )
+from gps_denied_onboard.components.c7_geo_registration.matching import local_peaks
 
 H = 228.5  # image gsd 0.5 m: half the map's
 
@@ -165,3 +166,32 @@ def test_warm_up_touches_no_map_and_leaves_registration_unchanged(world: tuple[I
     after = _register(world, camera, 10.0, -5.0, (0.02, -0.01, 0.3))  # OpenCV state is process-wide
     assert before.ok
     assert (after.east_m, after.north_m) == (before.east_m, before.north_m)
+
+
+def test_local_peaks_are_distinct_maxima_best_first() -> None:
+    surface = np.zeros((40, 40), np.float32)
+    surface[10, 10], surface[10, 12] = 0.9, 0.8   # a peak and its own shoulder
+    surface[30, 25] = 0.7
+    surface[5, 35] = 0.6
+    peaks = local_peaks(surface, 5, exclusion_px=4)
+    assert [(x, y) for x, y, _ in peaks] == [(10, 10), (25, 30), (35, 5)]
+    assert [s for _, _, s in peaks] == pytest.approx([0.9, 0.7, 0.6])
+    assert local_peaks(surface, 2)[1][:2] == (25, 30)
+    assert local_peaks(surface, 0) == []
+
+
+def test_peak_candidates_start_with_the_registered_place(world, camera) -> None:
+    m, f = world
+    att = (0.02, -0.01, 0.6)
+    R = ned_from_camera(*att, camera.body_from_camera)
+    img, _ = render_view(f, camera, 40.0, -25.0, H, R)
+    reg = GeoRegistrar(m, camera)
+    ortho, field = reg.make_ortho(img, R, H, 1)
+    plain = reg.register(ortho, field, 1, 45.0, -20.0, 10.0)
+    res = reg.register(ortho, field, 1, 45.0, -20.0, 10.0, candidates=4)
+    assert plain.peak_candidates == () and 1 <= len(res.peak_candidates) <= 4
+    e0, n0, s0 = res.peak_candidates[0]
+    assert math.hypot(e0 - 40.0, n0 + 25.0) < 3.0 and s0 == pytest.approx(res.score)
+    assert all(s <= s0 for _, _, s in res.peak_candidates[1:])
+    # asking for candidates changes nothing else
+    assert (res.east_m, res.north_m, res.distinctiveness) == (plain.east_m, plain.north_m, plain.distinctiveness)

@@ -64,3 +64,6 @@ class RegistrationResult:
     search_radius_px: int = 0
     refined_attitude: tuple[float, float, float] | None = None  # roll, pitch, yaw of the body (rad)
     height_agl_m: float = float("nan")
+    # (east, north, score) of the body origin at the best local maxima of the global
+    # correlation, best first, translation only; filled when `register(candidates=k)` asks
+    peak_candidates: tuple[tuple[float, float, float], ...] = ()

@@ -110,6 +110,30 @@ def peak_of(scores: F32, exclusion_px: int = 4) -> Peak:
     return Peak(x + sx, y + sy, float(best), second, sigma)
 
 
+def local_peaks(scores: F32, k: int, exclusion_px: int = 4) -> list[tuple[int, int, float]]:
+    """Up to `k` local maxima of a correlation surface as (x, y, score), best first, each
+    the highest point within `exclusion_px` of itself (a peak's shoulders are not rivals).
+    The places a frame could be, in the order the correlation prefers them."""
+    if k <= 0 or scores.size == 0:
+        return []
+    res = np.nan_to_num(scores, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False)
+    size = 2 * exclusion_px + 1
+    is_max = (res >= cv2.dilate(res, np.ones((size, size), np.uint8))) & (res > 0)
+    ys, xs = np.nonzero(is_max)
+    if ys.size == 0:
+        return []
+    vals = res[ys, xs]
+    order = np.argsort(-vals, kind="stable")
+    out: list[tuple[int, int, float]] = []
+    for i in order:  # plateaus give several equal maxima: keep the first of each neighbourhood
+        x, y = int(xs[i]), int(ys[i])
+        if all(max(abs(x - ox), abs(y - oy)) > exclusion_px for ox, oy, _ in out):
+            out.append((x, y, float(vals[i])))
+            if len(out) == k:
+                break
+    return out
+
+
 def _subpixel(res: F32, x: int, y: int, axis: int) -> tuple[float, float]:
     """Parabolic sub-pixel offset along `axis` and the (positive) curvature there."""
     n = res.shape[axis]

@@ -13,7 +13,9 @@ from gps_denied_onboard._types import CameraModel, MapSource, euler_zyx_from_ned
 from gps_denied_onboard.components.c7_geo_registration.interface import RegistrationConfig, RegistrationResult
 from gps_denied_onboard.components.c7_geo_registration.map_fields import MapField, MapFieldCache, map_spectrum
 from gps_denied_onboard.components.c7_geo_registration.matching import (
+    Peak,
     correlate,
+    local_peaks,
     orientation_field,
     peak_of,
     texture_score,
@@ -82,6 +84,7 @@ class GeoRegistrar:
         prior_sigma_m: float,
         *,
         whole_map: bool = False,
+        candidates: int = 0,
     ) -> RegistrationResult:
         """Register around a prior camera position (east, north of the camera's nadir point).
 
@@ -89,7 +92,11 @@ class GeoRegistrar:
         it): searched in the cached map field (`map_fields`) when there is one, instead of
         a patch read. The crop samples the map on the cache's grid, up to half a pixel
         from where a patch read would, so only these searches use it: a bounded search
-        gives exactly what it gave before."""
+        gives exactly what it gave before.
+
+        `candidates`: also report up to this many local maxima of the global correlation
+        as body positions (`RegistrationResult.peak_candidates`, best first), the places
+        the frame could be; used to judge agreement between frames before a first fix."""
         cfg = self.config
         g = ortho.gsd_m
         texture = texture_score(ortho.image, ortho.valid)
@@ -113,17 +120,22 @@ class GeoRegistrar:
         base.update(coverage=coverage, search_radius_px=radius)
         if coverage < cfg.min_coverage:
             return RegistrationResult(False, "map_not_covering", **base)  # type: ignore[arg-type]
+        scores: F32 | None = None
         if cached is None:
             sfield = orientation_field(to_gray(patch.image), patch.valid)
-            peak, _ = correlate(sfield, field)
+            peak, scores = correlate(sfield, field)
         else:
             scores = cached.correlate(sfield, field, *cached.origin(*window))
-            peak = peak_of(scores) if scores is not None else correlate(sfield, field)[0]
+            if scores is not None:
+                peak = peak_of(scores)
+            else:
+                peak, scores = correlate(sfield, field)
         base.update(score=peak.score, distinctiveness=peak.distinctiveness)
         # ortho pixel (0, 0) lies at patch pixel (dx, dy): camera nadir = that point minus its offset
         e00, n00 = patch.pixel_to_en(peak.dx, peak.dy)
         oe, on = ortho.pixel_to_rel_en(0.0, 0.0)
         cam_e, cam_n = float(e00 - oe), float(n00 - on)
+        peaks = self._peak_candidates(ortho, patch, scores, peak, candidates) if candidates > 0 else ()
         rays, ground, sig, n_blocks = self._block_correspondences(ortho, field, sfield, patch, peak.dx, peak.dy)
         base.update(n_blocks=n_blocks)
         h0 = ortho.height_m
@@ -165,7 +177,25 @@ class GeoRegistrar:
         body_e, body_n = cam_e - float(off[1]), cam_n - float(off[0])
         cov_ne = np.array([[cov_en[1, 1], cov_en[0, 1]], [cov_en[0, 1], cov_en[0, 0]]])
         return RegistrationResult(True, "", east_m=body_e, north_m=body_n, cov_ne=cov_ne,
-                                  refined_attitude=euler_zyx_from_ned_body(R_ned_body), **base)  # type: ignore[arg-type]
+                                  refined_attitude=euler_zyx_from_ned_body(R_ned_body), peak_candidates=peaks,
+                                  **base)  # type: ignore[arg-type]
+
+    def _peak_candidates(self, ortho: Ortho, patch: object, scores: F32, peak: Peak,
+                         k: int) -> tuple[tuple[float, float, float], ...]:
+        """(east, north, score) of the body origin at the `k` best local maxima of the
+        global correlation, translation only (telemetry attitude), best first: the
+        global peak itself (sub-pixel), then its rivals."""
+        R_ned_body = ortho.R_ned_cam @ self.camera.body_from_camera.T
+        off = R_ned_body @ self.camera.camera_offset_body_m
+        oe, on = ortho.pixel_to_rel_en(0.0, 0.0)
+        best = (float(peak.dx), float(peak.dy), float(peak.score))
+        pts = [best] + [(float(x), float(y), s) for x, y, s in local_peaks(scores, k)
+                        if max(abs(x - best[0]), abs(y - best[1])) > 1.0][: k - 1]
+        out = []
+        for x, y, s in pts:
+            e, n = patch.pixel_to_en(x, y)  # type: ignore[attr-defined]
+            out.append((float(e - oe) - float(off[1]), float(n - on) - float(off[0]), s))
+        return tuple(out)
 
     def _block_correspondences(self, ortho: Ortho, field: F32, sfield: F32, patch: object, dx: float, dy: float) -> tuple[F64, F64, F64, int]:
         """Refine a grid of template blocks around the global peak: image rays <-> map ground points."""
