@@ -1,6 +1,13 @@
-"""C9 integrity: fix gating, consistency checks, degraded-state detection, health, and
-GNSS-vs-vision disagreement (spoofing) flagging."""
+"""C9 integrity: fix gating, consistency checks, degraded-state detection, health,
+GNSS-vs-vision disagreement (spoofing) flagging, and the multi-frame first-fix consensus."""
 
+from gps_denied_onboard.components.c9_integrity.consensus import (
+    ConsensusConfig,
+    ConsensusDecision,
+    ConsensusView,
+    FirstFixConsensus,
+    pair_agreement,
+)
 from gps_denied_onboard.components.c9_integrity.errors import IntegrityError
 from gps_denied_onboard.components.c9_integrity.gates import (
     HealthMonitor,
@@ -17,7 +24,11 @@ from gps_denied_onboard.components.c9_integrity.interface import (
 )
 
 __all__ = [
+    "ConsensusConfig",
+    "ConsensusDecision",
+    "ConsensusView",
     "Degradation",
+    "FirstFixConsensus",
     "GateDecision",
     "Health",
     "HealthMonitor",
@@ -27,4 +38,5 @@ __all__ = [
     "consistent",
     "gate_registration",
     "gnss_disagrees",
+    "pair_agreement",
 ]
