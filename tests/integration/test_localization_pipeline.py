@@ -160,3 +160,48 @@ def test_whole_map_relocalisation_derives_the_map_field_once_per_scale(maps: tup
             # pixel): the fine fixes differ by that noise, well inside their claimed sigma
             assert math.hypot(ea[0] - eb[0], ea[1] - eb[1]) < min(math.sqrt(a.cov_nn), math.sqrt(a.cov_ee))
             assert math.hypot(ea[0] - e, ea[1] - n) < 3.0
+
+
+def _first_fix_flight(m: InMemoryMap, f: InMemoryMap, config: LocalizationConfig, prior_en: tuple[float, float],
+                      n_frames: int = 14):
+    """2 fps, 20 m/s north from (0, -140) with a 25 m prior at `prior_en`: (frame index,
+    error m, report) of each frame."""
+    pipe = build_localization_pipeline(config, m, CAM, FakeClock(), ground_alt_msl_m=300.0)
+    p0 = m.frame.to_geodetic((prior_en[0], prior_en[1], 0.0))
+    pipe.on_prior(900 * MS, p0.lat_deg, p0.lon_deg, 25.0)
+    out = []
+    for k in range(n_frames):
+        t = 1000 * MS + k * 500 * MS
+        e, n = 0.0, -140.0 + 10.0 * k
+        R = ned_from_camera(0.01, -0.02, 0.3, CAM.body_from_camera)
+        img, _ = render_view(f, CAM, e, n, H, R)
+        pipe.on_attitude(t, 0.01, -0.02, 0.3)
+        pipe.on_altitude(t, H, H + 300.0)
+        rep = pipe.on_frame(t, img)
+        err = math.nan
+        if rep.accepted:
+            enu = m.frame.to_enu(LatLonAlt(rep.lat_deg, rep.lon_deg, 0.0))
+            err = math.hypot(enu[0] - e, enu[1] - n)
+        out.append((k, err, rep))
+    return out
+
+
+def test_first_fix_by_consensus_of_frames_over_different_ground(maps) -> None:
+    """No single frame passes the first-fix gate (set out of reach here): with the
+    consensus on, frames that agree after the footprint moved by 30 % give the first fix,
+    at the right place; off, nothing does. Around a wrong prior (the truth outside the
+    search window) the consensus accepts nothing."""
+    m, f = maps
+    strict = LocalizationConfig(relocalization_min_distinctiveness=0.99)
+    off = _first_fix_flight(m, f, strict, (5.0, -150.0))
+    assert not any(r.accepted for _, _, r in off)
+    assert all(r.reason == "ambiguous_peak" for _, _, r in off)
+    on_cfg = LocalizationConfig(relocalization_min_distinctiveness=0.99, first_fix_consensus=True)
+    on = _first_fix_flight(m, f, on_cfg, (5.0, -150.0))
+    first = next(k for k, _, r in on if r.accepted)
+    # 10 m a frame against a ~280 m footprint: 30 % is 9 frames of motion
+    assert 8 <= first <= 11
+    assert on[first][2].mode == "reloc"
+    assert all(err < 3.0 for _, err, r in on if r.accepted)
+    wrong = _first_fix_flight(m, f, on_cfg, (-130.0, -40.0))
+    assert not any(r.accepted for _, _, r in wrong)

@@ -17,6 +17,12 @@ class LocalizationConfig:
     relocalization_min_distinctiveness: float = 0.30
     relocalization_candidates: int = 3       # C6 candidates verified per frame
     relocalization_confirmations: int = 2    # agreeing fixes before (re)initialising
+    # First fix from agreement between frames that see different ground (C9 consensus);
+    # off by default: measured, see docs/localization.md "Known limits / open"
+    first_fix_consensus: bool = False
+    consensus_min_separation: float = 0.3    # ground moved between the agreeing frames / footprint side
+    consensus_tolerance_px: float = 3.0      # agreement radius (map px) + 3 sigma of dead reckoning
+    consensus_rival_ratio: float = 0.7       # lesser peaks at >= this share of the best can form rival chains
     accel_noise_mps2: float = 2.0            # filter process noise
     fix_correlated_fraction: float = 0.7     # share of fix covariance that does not average out
     max_speed_mps: float = 40.0              # bounds motion between unconfirmed relocalisations
@@ -31,5 +37,8 @@ class LocalizationConfig:
                 raise ValueError(f"localization.{name} must be > 0, got {getattr(self, name)}")
         if self.max_ortho_side_px < 64 or self.max_search_radius_px < 8:
             raise ValueError("localization.max_ortho_side_px must be >= 64 and max_search_radius_px >= 8")
+        if not (self.consensus_min_separation > 0 and self.consensus_tolerance_px > 0
+                and 0 < self.consensus_rival_ratio <= 1):
+            raise ValueError("localization.consensus_* must be > 0 (rival ratio in (0, 1])")
         if self.relocalization_candidates < 1 or self.relocalization_confirmations < 1:
             raise ValueError("localization.relocalization_candidates/confirmations must be >= 1")
