@@ -48,11 +48,9 @@ def orientation_field(gray: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] 
     # sensor noise on water or cloud does not masquerade as structure.
     ref = max(float(np.percentile(mag_g, 75)), GRADIENT_FLOOR)
     w = mag_g / (mag_g + ref)
-    field = np.stack([c / mag * w, s / mag * w], axis=-1).astype(np.float32)
-    if valid is not None:
-        inner = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        field[~inner] = 0.0
-    return field
+    if valid is not None:  # zero weight off the eroded coverage (one channel, not two)
+        w *= cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8))
+    return cv2.merge([c / mag * w, s / mag * w])  # HxWx2 float32, interleaved like np.stack
 
 
 def texture_score(gray: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> float:
