@@ -141,6 +141,22 @@ def test_airborne_localizer_through_the_runner(flight: Path, tmp_path: Path) -> 
     assert report["frames"] == 7 and report["track_ticks"] > 0
 
 
+@pytest.mark.slow
+def test_localization_overrides_reach_the_airborne_pipeline(flight: Path, tmp_path: Path) -> None:
+    """A suite's `localization:` overrides travel to the localizer process: gates set out
+    of reach refuse every fix the default configuration accepts."""
+    try:
+        runner.resolve_localizer("airborne")
+    except runner.LocalizerUnavailableError as exc:
+        pytest.skip(str(exc))
+    default = runner.bench_flight(flight, tmp_path / "d", localizer="airborne", plots=False)
+    assert default["fixes_accepted"] > 0 and default["localization"] == {}
+    strict = {"min_distinctiveness": 0.99, "relocalization_min_distinctiveness": 0.99}
+    report = runner.bench_flight(flight, tmp_path / "s", localizer="airborne", plots=False, localization=strict)
+    assert report["fixes_accepted"] == 0 and report["frames"] == default["frames"]
+    assert report["localization"] == strict
+
+
 def test_realtime_mode_paces_frames_at_capture_time(flight: Path, tmp_path: Path) -> None:
     report = runner.bench_flight(flight, tmp_path / "rt", localizer="baseline", realtime=True, plots=False)
     assert report["realtime"] is True

@@ -11,8 +11,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from gps_denied_onboard.components.c12_sim.baseline import run_baseline
 from gps_denied_onboard.components.c12_sim.errors import BenchError, LocalizerUnavailableError
 from gps_denied_onboard.components.c12_sim.georaster import GeoRaster, load_georaster
 from gps_denied_onboard.components.c12_sim.metrics import score
+from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.dataset import read_estimates, read_flight
 from gps_denied_onboard.dataset.csvio import format_row, header_line
 from gps_denied_onboard.helpers import atomic_write_text
@@ -70,6 +71,32 @@ def resolve_localizer(name: str) -> Localizer:
     raise BenchError(f"unknown localizer (choose from {', '.join(LOCALIZERS)})", field="localizer", value=name)
 
 
+def localization_config(overrides: Mapping[str, Any] | None, where: str = "localization") -> LocalizationConfig:
+    """The airborne localizer's configuration: the defaults with `overrides` (field name
+    -> value, e.g. a suite's `localization:` mapping) applied. An unknown field, a value
+    of the wrong type or one the configuration refuses is a BenchError naming it."""
+    if overrides is None:
+        return LocalizationConfig()
+    if not isinstance(overrides, Mapping):
+        raise BenchError("expected a mapping of localization settings", field=where, value=overrides)
+    known = {f.name: f for f in fields(LocalizationConfig)}
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise BenchError(f"unknown localization settings {unknown} (known: {sorted(known)})", field=where,
+                         value=unknown)
+    for key, value in overrides.items():
+        default = known[key].default
+        # yaml gives bool / int / float: a bool is not a number here, an int is a float
+        ok = isinstance(value, bool) if isinstance(default, bool) else (
+            not isinstance(value, bool) and isinstance(value, (int, float) if isinstance(default, float) else int))
+        if not ok:
+            raise BenchError(f"expected {type(default).__name__}", field=f"{where}.{key}", value=value)
+    try:
+        return LocalizationConfig(**dict(overrides))
+    except ValueError as exc:
+        raise BenchError(str(exc), field=where, value=dict(overrides)) from exc
+
+
 def _baseline_entry(flight_dir: Path, out_dir: Path, *, map_path: Path | None = None, cache_dir: Path | None = None,
                     realtime: bool = False) -> None:
     del map_path, cache_dir  # the baseline uses no map
@@ -80,11 +107,14 @@ def _child_main(argv: list[str]) -> int:
     """Entry of the localizer process (argv[0]: a JSON object of the run's arguments)."""
     args = json.loads(argv[0])
     func = resolve_localizer(args["localizer"])
+    # only overrides are passed: without them the localizer keeps its own default configuration
+    extra = {"config": localization_config(args["localization"])} if args.get("localization") else {}
     func(
         Path(args["flight"]), Path(args["out"]),
         map_path=Path(args["map"]) if args["map"] else None,
         cache_dir=Path(args["cache"]) if args["cache"] else None,
         realtime=bool(args["realtime"]),
+        **extra,
     )
     return 0
 
@@ -97,15 +127,23 @@ _CHILD_CODE = (
 
 
 def run_localizer(localizer: str, flight_dir: Path, out_dir: Path, *, map_path: Path | None = None,
-                  cache_dir: Path | None = None, realtime: bool = False, timeout_s: float = 1800.0) -> Resources:
+                  cache_dir: Path | None = None, realtime: bool = False, timeout_s: float = 1800.0,
+                  localization: Mapping[str, Any] | None = None) -> Resources:
     """Run the localizer in a fresh Python process writing into `out_dir`; its stderr
-    goes to `out_dir/localizer.log`. CPU time and peak RSS come from wait4()."""
+    goes to `out_dir/localizer.log`. CPU time and peak RSS come from wait4().
+    `localization`: overrides of the airborne localizer's configuration (LocalizationConfig
+    fields); the baseline has no such configuration and refuses them."""
     resolve_localizer(localizer)  # fail here, clearly, before starting a process
+    if localization:
+        if localizer != "airborne":
+            raise BenchError("localization settings apply to the airborne localizer only", field="localization",
+                             value=localizer)
+        localization_config(localization)  # refuse a bad setting here, not in the child
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = json.dumps({
         "localizer": localizer, "flight": str(flight_dir), "out": str(out_dir),
         "map": str(map_path) if map_path else None, "cache": str(cache_dir) if cache_dir else None,
-        "realtime": realtime,
+        "realtime": realtime, "localization": dict(localization) if localization else None,
     })
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
@@ -135,14 +173,17 @@ def run_localizer(localizer: str, flight_dir: Path, out_dir: Path, *, map_path: 
 
 def bench_flight(flight_dir: str | Path, out_dir: str | Path, *, localizer: str = "airborne",
                  map_path: str | Path | None = None, cache_dir: str | Path | None = None, realtime: bool = False,
-                 plots: bool = True, name: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run `localizer` over the flight and score it; returns (and writes) the report."""
+                 plots: bool = True, name: str | None = None, extra: dict[str, Any] | None = None,
+                 localization: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Run `localizer` over the flight and score it; returns (and writes) the report.
+    `localization`: overrides of the airborne localizer's configuration (see
+    `localization_config`), recorded in the report."""
     flight_dir, out_dir = Path(flight_dir), Path(out_dir)
     flight = read_flight(flight_dir)
     mp = Path(map_path) if map_path else flight.map_path
     log = get_logger("c12_sim")
     res = run_localizer(localizer, flight_dir, out_dir, map_path=mp, cache_dir=Path(cache_dir) if cache_dir else None,
-                        realtime=realtime)
+                        realtime=realtime, localization=localization)
     est = read_estimates(out_dir)
     raster: GeoRaster | None = None
     if mp is not None and mp.is_file():
@@ -158,6 +199,7 @@ def bench_flight(flight_dir: str | Path, out_dir: str | Path, *, localizer: str 
         "map": str(mp) if mp else None,
         "cache": str(cache_dir) if cache_dir else None,
         "realtime": realtime,
+        "localization": dict(localization) if localization else {},
         "vehicle": flight.meta.vehicle,
         **report,
         "resources": {

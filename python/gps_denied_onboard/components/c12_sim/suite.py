@@ -3,7 +3,9 @@ from a shared cross-date pair, a synthetic world or a folder of geotagged
 photos, flown, localized and scored; plus the per-run table and pooled totals.
 
 Paths in a suite are relative to the shared data folder (`--data`); runs whose
-data is absent are skipped with the reason, never failed.
+data is absent are skipped with the reason, never failed. An optional top-level
+`localization:` mapping overrides fields of the airborne localizer's configuration
+(`LocalizationConfig`) for every run of the suite; an unknown field is refused.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import yaml
 from gps_denied_onboard.components.c12_sim.errors import BenchError, SimError
 from gps_denied_onboard.components.c12_sim.pairs import load_pair
 from gps_denied_onboard.components.c12_sim.photos import flight_from_photos
-from gps_denied_onboard.components.c12_sim.runner import ERRORS_CSV, bench_flight, read_errors
+from gps_denied_onboard.components.c12_sim.runner import ERRORS_CSV, bench_flight, localization_config, read_errors
 from gps_denied_onboard.components.c12_sim.sensor import SensorEffects, TelemetryErrors
 from gps_denied_onboard.components.c12_sim.simulate import CameraSpec, FlightSpec, simulate_flight
 from gps_denied_onboard.components.c12_sim.world import WorldSpec, generate_world
@@ -76,6 +78,8 @@ class Suite:
     path: Path
     description: str
     runs: tuple[SuiteRun, ...]
+    # LocalizationConfig field overrides for every run (empty: the localizer's defaults)
+    localization: dict[str, Any] = field(default_factory=dict)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -88,6 +92,11 @@ def load_suite(path: str | Path) -> Suite:
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
         raise BenchError("a suite is a mapping with a 'runs' list", path=p, field="runs")
     defaults = data.get("defaults") or {}
+    localization = data.get("localization") or {}
+    try:
+        localization_config(localization)
+    except BenchError as exc:
+        raise BenchError(str(exc), path=p) from exc
     runs = []
     seen = set()
     for i, run in enumerate(data["runs"]):
@@ -112,7 +121,7 @@ def load_suite(path: str | Path) -> Suite:
                 raise BenchError(str(exc), path=p, field=f"{where}") from exc
         runs.append(SuiteRun(run["name"], kind, str(run.get(kind) if kind != "synthetic" else ""), flight,
                              world, run.get("map"), run))
-    return Suite(str(data.get("name", p.stem)), p, str(data.get("description", "")), tuple(runs))
+    return Suite(str(data.get("name", p.stem)), p, str(data.get("description", "")), tuple(runs), dict(localization))
 
 
 @dataclass
@@ -183,7 +192,7 @@ def run_suite(suite: Suite, *, data_dir: Path | None, work_dir: Path, localizer:
                 report = bench_flight(flight_dir, work_dir / "results" / run.name, localizer=localizer,
                                       map_path=map_path, realtime=realtime, plots=plots, name=run.name,
                                       extra={"suite": suite.name, "kind": run.kind,
-                                             "agl_m": _agl(flight_dir)})
+                                             "agl_m": _agl(flight_dir)}, localization=suite.localization)
                 outcome = RunOutcome(run.name, run.kind, "ok", report=report, flight_dir=flight_dir)
             except (SimError, DatasetError) as exc:
                 outcome = RunOutcome(run.name, run.kind, "failed", str(exc), flight_dir=flight_dir)
@@ -192,7 +201,8 @@ def run_suite(suite: Suite, *, data_dir: Path | None, work_dir: Path, localizer:
             progress(outcome)
     totals = suite_totals(outcomes)
     atomic_write_text(work_dir / "suite_report.json", json.dumps(
-        {"suite": suite.name, "localizer": localizer, "realtime": realtime, "totals": totals,
+        {"suite": suite.name, "localizer": localizer, "realtime": realtime, "localization": suite.localization,
+         "totals": totals,
          "runs": [{"name": o.name, "kind": o.kind, "status": o.status, "reason": o.reason, "report": o.report}
                   for o in outcomes]}, indent=2, default=str) + "\n")
     atomic_write_text(work_dir / "suite_summary.md", f"# Suite {suite.name} ({localizer})\n\n```\n"
