@@ -35,7 +35,6 @@ from gps_denied_onboard.components.c7_geo_registration import (
     texture_score,
 )
 from gps_denied_onboard.components.c9_integrity import (
-    ConsensusView,
     Degradation,
     HealthMonitor,
     IntegrityConfig,
@@ -45,14 +44,8 @@ from gps_denied_onboard.components.c9_integrity import (
 )
 from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.logging import get_logger
-from gps_denied_onboard.runtime_root.airborne_reloc import (
-    CONSENSUS_CANDIDATES,
-    carry_views,
-    first_fix_consensus,
-    footprint_side_m,
-    reloc_registrars,
-    whole_area_window,
-)
+from gps_denied_onboard.runtime_root.airborne_first_fix import FirstFixViews
+from gps_denied_onboard.runtime_root.airborne_reloc import reloc_registrars, whole_area_window
 from gps_denied_onboard.runtime_root.airborne_telemetry import TelemetryBuffer
 
 F64 = npt.NDArray[np.float64]
@@ -147,8 +140,7 @@ class LocalizationPipeline:
         self._prior: tuple[int, float, float, float] | None = None  # t, north, east, sigma
         self._index: TileIndex | None = None
         self._pending: list[tuple[int, F64, F64]] = []  # unconfirmed relocalisations (t, ne, cov)
-        self._consensus = first_fix_consensus(config)  # None unless enabled
-        self._carried_ns: int | None = None  # the frame the consensus views were last carried to
+        self._first_fix = FirstFixViews(config)  # multi-frame first-fix consensus (no-op unless enabled)
         self._vo_since_fix = False  # VO has moved the estimate since the last accepted fix
         self._reloc_small = False  # the last relocalisation searched no more than a tracking window
         self._confirmed = False  # the filter holds a confirmed fix (vs. only a prior / nothing)
@@ -246,18 +238,16 @@ class LocalizationPipeline:
         sigma = est.position_sigma_m if est is not None else math.inf
         track_sigma_limit = (self.config.max_search_radius_px - 2) * ortho.gsd_m / 3.0
         if est is not None and sigma <= track_sigma_limit:
-            views = self._consensus is not None and not self._confirmed
+            peaks = self._first_fix.candidates(self._confirmed)
             res = self.registrar.register(ortho, field, t_ns, est.east_m + off[1], est.north_m + off[0], max(sigma, ortho.gsd_m),
-                                          candidates=CONSENSUS_CANDIDATES if views else 0)
+                                          candidates=peaks)
             if self._confirmed:
                 return self._fuse_tracking(t_ns, res, flags)
-            if views and self._consensus is not None and self._gate(res, reloc=True) and not self._gate(res, reloc=False):
-                # too ambiguous alone, good enough to track: does it agree with a frame that
-                # saw other ground? (C9 consensus; uniqueness across both frames' peaks)
-                view = ConsensusView.from_peaks(t_ns, res.peak_candidates, footprint_side_m(ortho), ortho.gsd_m,
-                                                res.search_radius_px)
-                if self._consensus.offer(view).accepted:
-                    return self._candidate(t_ns, res, flags, reloc=True, confirmations=1, located=True)
+            # too ambiguous alone, good enough to track: does it agree with a frame that saw
+            # other ground? (C9 consensus; uniqueness across both frames' peaks)
+            if peaks and self._gate(res, reloc=True) and not self._gate(res, reloc=False) \
+                    and self._first_fix.agrees(t_ns, res, ortho):
+                return self._candidate(t_ns, res, flags, reloc=True, confirmations=1, located=True)
             # carried only by a prior (or by VO after being lost): the first fix must pass
             # the relocalisation gates and agree with the estimate; the search window is
             # as tight as when tracking, so one fix is enough (whole-map searches need more)
@@ -286,10 +276,7 @@ class LocalizationPipeline:
 
     def _visual_odometry(self, t_ns: int, ortho: Ortho, field: F32) -> None:
         m = self.vo.step(t_ns, ortho, field)
-        if self._consensus is not None:
-            dt = 0.0 if self._carried_ns is None else (t_ns - self._carried_ns) * 1e-9
-            carry_views(self._consensus, m, self.ekf.estimate(t_ns) if self.ekf.initialized else None, dt)
-            self._carried_ns = t_ns
+        self._first_fix.carry(t_ns, m, self.ekf)
         if m is None or not self.ekf.initialized:
             return
         vn, ve = m.velocity
@@ -442,8 +429,7 @@ class LocalizationPipeline:
 
     def _accept(self, t_ns: int, res: RegistrationResult, flags: set[Degradation], mode: str) -> FrameReport:
         self.counters["fixes_accepted"] += 1
-        if self._consensus is not None:
-            self._consensus.clear()
+        self._first_fix.clear()
         self._vo_since_fix = False
         self.health.fix_accepted(t_ns)
         self.health.frame_seen(t_ns, flags)

@@ -12,26 +12,15 @@ arrives.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
-import numpy as np
-
 from gps_denied_onboard._types import CameraModel, MapSource
-from gps_denied_onboard.components.c3_vo import VoMeasurement
-from gps_denied_onboard.components.c5_state import FilterEstimate
 from gps_denied_onboard.components.c7_geo_registration import GeoRegistrar, MapFieldCache, Ortho, RegistrationConfig
-from gps_denied_onboard.components.c9_integrity import ConsensusConfig, FirstFixConsensus
-from gps_denied_onboard.config.sections.localization import LocalizationConfig
 
 # The whole-map coarse fields (and their spectra) kept for relocalisation, all scales
 # together: 9 bytes a map pixel + 8 a spectrum pixel; the suite's maps take 5-12 MB a
 # scale; a map near the exhaustive-search limit ~40 MB (then one scale at a time).
 MAP_FIELD_BYTES = 64 * 1024 * 1024
-# Correlation peaks kept per frame for the first-fix consensus (the best and its rivals).
-CONSENSUS_CANDIDATES = 6
-# Frames further apart than this break the consensus chain (dead reckoning is too loose).
-CONSENSUS_MAX_GAP_S = 2.0
 
 
 def reloc_registrars(track: RegistrationConfig, map_source: MapSource, camera: CameraModel,
@@ -67,41 +56,3 @@ def whole_area_window(coarse: Ortho, template_shape: tuple[int, ...],
     ce = 0.5 * (e0 + e1) - (coarse.east_min_rel + tw * g / 2.0)
     cn = 0.5 * (n0 + n1) - (coarse.north_max_rel - th * g / 2.0)
     return ce, cn, half / 3.0
-
-
-def first_fix_consensus(config: LocalizationConfig) -> FirstFixConsensus | None:
-    """The multi-frame first-fix rule when the configuration enables it; each view must
-    pass the tracking distinctiveness gate."""
-    if not config.first_fix_consensus:
-        return None
-    return FirstFixConsensus(ConsensusConfig(
-        enabled=True, min_separation=config.consensus_min_separation, tolerance_px=config.consensus_tolerance_px,
-        rival_score_ratio=config.consensus_rival_ratio, min_view_distinctiveness=config.min_distinctiveness))
-
-
-def footprint_side_m(ortho: Ortho) -> float:
-    """Side of the square with the frame's ground footprint's area (m)."""
-    return math.sqrt(float(np.count_nonzero(ortho.valid))) * ortho.gsd_m
-
-
-def carry_views(consensus: FirstFixConsensus, vo: VoMeasurement | None, est: FilterEstimate | None,
-                dt_s: float) -> None:
-    """Move the consensus views by this frame's odometry, or, where it failed, by the
-    filter's velocity over `dt_s` (the search window follows that same estimate) with
-    the velocity's variance; a gap too long to dead-reckon breaks the chain."""
-    if len(consensus) == 0:
-        return
-    if vo is not None:
-        # No variance for an odometry step: most of its error is the frames' attitude
-        # error, which shifts each frame's map peak as it shifts the displacement, so it
-        # cancels along the chain (suite, true place: a peak carried 4-16 frames lands
-        # within 0.2-1.2 px median of the new frame's, where the odometry alone is 1-2 px
-        # off and claims 2-3 px). Where it does not cancel (up to 3-5 px on two runs) the
-        # fixed tolerance refuses: an availability loss, never a wrong acceptance, and
-        # the chance bound is computed on the tolerance actually applied.
-        consensus.carry((vo.d_north_m, vo.d_east_m), 0.0)
-    elif est is not None and 0.0 < dt_s <= CONSENSUS_MAX_GAP_S:
-        var_v = max(float(est.covariance[2, 2]), float(est.covariance[3, 3]))
-        consensus.carry((est.vn_mps * dt_s, est.ve_mps * dt_s), var_v * dt_s * dt_s)
-    else:
-        consensus.clear()
