@@ -192,11 +192,12 @@ def test_first_fix_by_consensus_of_frames_over_different_ground(maps) -> None:
     at the right place; off, nothing does. Around a wrong prior (the truth outside the
     search window) the consensus accepts nothing."""
     m, f = maps
-    strict = LocalizationConfig(relocalization_min_distinctiveness=0.99)
+    strict = LocalizationConfig(relocalization_min_distinctiveness=0.99, first_fix_consensus=False)
     off = _first_fix_flight(m, f, strict, (5.0, -150.0))
     assert not any(r.accepted for _, _, r in off)
     assert all(r.reason == "ambiguous_peak" for _, _, r in off)
-    on_cfg = LocalizationConfig(relocalization_min_distinctiveness=0.99, first_fix_consensus=True)
+    on_cfg = LocalizationConfig(relocalization_min_distinctiveness=0.99)  # the consensus is on by default
+    assert on_cfg.first_fix_consensus
     on = _first_fix_flight(m, f, on_cfg, (5.0, -150.0))
     first = next(k for k, _, r in on if r.accepted)
     # 10 m a frame against a ~280 m footprint: 30 % is 9 frames of motion
