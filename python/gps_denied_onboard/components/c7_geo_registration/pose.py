@@ -111,3 +111,13 @@ def solve_pose(
         cov = np.diag([1e6, 1e6, height_sigma_m**2])
     return PoseSolution(float(x[0]), float(x[1]), float(x[2]), _rot(x[3:6]) @ R0, cov,
                         ground_hits(x, rays_cam, R0) - ground_en, keep, chi2_dof)
+
+
+def attitude_departure_chi2(R_solved: F64, R_telemetry: F64, attitude_sigma_rad: float,
+                            yaw_sigma_rad: float) -> float:
+    """How far a solved camera rotation lies from the telemetry's, in units of the
+    telemetry prior: chi-square (3 dof) of the rotation vector taking the telemetry
+    rotation to the solved one, about the NED axes (north, east: tilt; down: heading),
+    the same parametrisation and sigmas as `solve_pose`'s priors."""
+    a = cv2.Rodrigues(np.asarray(R_solved, np.float64) @ np.asarray(R_telemetry, np.float64).T)[0].ravel()
+    return float((a[0] / attitude_sigma_rad) ** 2 + (a[1] / attitude_sigma_rad) ** 2 + (a[2] / yaw_sigma_rad) ** 2)

@@ -22,7 +22,7 @@ from gps_denied_onboard.components.c7_geo_registration.matching import (
     to_gray,
 )
 from gps_denied_onboard.components.c7_geo_registration.ortho import Ortho, orthorectify
-from gps_denied_onboard.components.c7_geo_registration.pose import ground_hits, solve_pose
+from gps_denied_onboard.components.c7_geo_registration.pose import attitude_departure_chi2, ground_hits, solve_pose
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -139,37 +139,44 @@ class GeoRegistrar:
         rays, ground, sig, n_blocks = self._block_correspondences(ortho, field, sfield, patch, peak.dx, peak.dy)
         base.update(n_blocks=n_blocks)
         h0 = ortho.height_m
+        R = ortho.R_ned_cam
+        solved = False
+        pos_rms_px = math.nan  # residual spread about the position taken (covariance floor)
         if len(rays) >= 4 and cfg.pose_solve:
             sol = solve_pose(rays, ground, sig, cam_e, cam_n, h0, ortho.R_ned_cam,
                              cfg.attitude_sigma_rad, cfg.height_sigma_frac * h0, cfg.yaw_sigma_rad)
+            departure = attitude_departure_chi2(sol.R_ned_cam, ortho.R_ned_cam, cfg.attitude_sigma_rad,
+                                                cfg.yaw_sigma_rad)
+            # The blocks pin the rotation only through perspective (a tilt moves edge blocks
+            # against centre ones by ~half of what it moves the centre), so a few px of
+            # cross-date deformation (changed ground, building lean) reads as degrees of
+            # tilt and moves the position by height x tilt. A rotation further from the
+            # telemetry than its prior allows is that, not an attitude error the autopilot
+            # made: measured on the 48 s LEVIR flight, such solves sit 1-2.4 deg from the
+            # true attitude (telemetry: within 0.5 deg tilt) and their fixes 7-8 px off,
+            # against ~3 px for the translation-only blocks on the same frames.
+            # The gate statistics stay the pose solve's either way: the blocks fitting one
+            # rigid pose is what says the match is right; only the position is in doubt.
             n_in = int(sol.inliers.sum())
             rms_px = float(np.sqrt(np.mean(np.sum(sol.residuals_m[sol.inliers] ** 2, axis=1))) / g) if n_in else float("nan")
-            cov_en = sol.cov_enh[:2, :2] * max(sol.chi2_dof, 1.0)
-            cam_e, cam_n, R = sol.east_m, sol.north_m, sol.R_ned_cam
             base.update(n_inliers=n_in, rms_residual_px=rms_px, chi2_dof=sol.chi2_dof)
-        else:
-            # translation only: the telemetry attitude is trusted, so its error projects
-            # straight into position; blocks still vote (inliers, residuals, a median shift)
-            R = ortho.R_ned_cam
-            s = peak.sigma_px * g
-            if len(rays) >= 3:
-                hits = ground_hits(np.array([cam_e, cam_n, h0, 0.0, 0.0, 0.0]), rays, R)
-                off_b = ground - hits
-                norm = np.linalg.norm(off_b - np.median(off_b, axis=0), axis=1) / sig
-                keep = norm <= 3.0 * max(1.4826 * float(np.median(norm)), 1.0)
-                shift = np.median(off_b[keep], axis=0)
-                cam_e, cam_n = cam_e + float(shift[0]), cam_n + float(shift[1])
-                resid = off_b[keep] - shift
-                rms_px = float(np.sqrt(np.mean(np.sum(resid**2, axis=1)))) / g
-                s = max(s, rms_px * g / math.sqrt(max(int(keep.sum()) - 1, 1)))
-                base.update(n_inliers=int(keep.sum()), rms_residual_px=rms_px, chi2_dof=float(np.mean(norm[keep] ** 2)))
-            tilt = cfg.attitude_sigma_rad * h0
-            cov_en = np.eye(2) * (s * s + tilt * tilt)
+            pos_rms_px = rms_px
+            if departure <= cfg.max_attitude_departure_chi2:
+                cov_en = sol.cov_enh[:2, :2] * max(sol.chi2_dof, 1.0)
+                cam_e, cam_n, R = sol.east_m, sol.north_m, sol.R_ned_cam
+                solved = True
+        if not solved:
+            cam_e, cam_n, cov_en, stats = self._translation_only(ortho, rays, ground, sig, cam_e, cam_n, peak.sigma_px)
+            if "n_inliers" in base:  # a rejected pose solve: its gate statistics stand (above)
+                pos_rms_px = stats.get("rms_residual_px", math.nan)
+            else:
+                base.update(stats)
+                pos_rms_px = float(base.get("rms_residual_px", math.nan))  # type: ignore[arg-type]
         floor = max(cfg.map_floor_px * self.map.native_gsd_m, cfg.map_floor_m) ** 2
-        if math.isfinite(base.get("rms_residual_px", math.nan)):  # type: ignore[arg-type]
+        if math.isfinite(pos_rms_px):
             # block errors are spatially correlated (local misregistration, changed ground):
             # they do not average out, so half their spread stays in the position
-            floor += 0.5 * (float(base["rms_residual_px"]) * g) ** 2  # type: ignore[arg-type]
+            floor += 0.5 * (pos_rms_px * g) ** 2
         cov_en = cov_en * cfg.covariance_inflation**2 + np.eye(2) * floor
         body_from_cam = self.camera.body_from_camera
         R_ned_body = R @ body_from_cam.T
@@ -179,6 +186,30 @@ class GeoRegistrar:
         return RegistrationResult(True, "", east_m=body_e, north_m=body_n, cov_ne=cov_ne,
                                   refined_attitude=euler_zyx_from_ned_body(R_ned_body), peak_candidates=peaks,
                                   **base)  # type: ignore[arg-type]
+
+    def _translation_only(self, ortho: Ortho, rays: F64, ground: F64, sig: F64, cam_e: float, cam_n: float,
+                          peak_sigma_px: float) -> tuple[float, float, F64, dict[str, float]]:
+        """Camera (east, north), its (east, north) covariance and block statistics with the
+        telemetry attitude trusted: its error projects straight into position (the tilt
+        term of the covariance); blocks still vote (inliers, residuals, a median shift)."""
+        cfg = self.config
+        g = ortho.gsd_m
+        h0 = ortho.height_m
+        s = peak_sigma_px * g
+        stats: dict[str, float] = {}
+        if len(rays) >= 3:
+            hits = ground_hits(np.array([cam_e, cam_n, h0, 0.0, 0.0, 0.0]), rays, ortho.R_ned_cam)
+            off_b = ground - hits
+            norm = np.linalg.norm(off_b - np.median(off_b, axis=0), axis=1) / sig
+            keep = norm <= 3.0 * max(1.4826 * float(np.median(norm)), 1.0)
+            shift = np.median(off_b[keep], axis=0)
+            cam_e, cam_n = cam_e + float(shift[0]), cam_n + float(shift[1])
+            resid = off_b[keep] - shift
+            rms_px = float(np.sqrt(np.mean(np.sum(resid**2, axis=1)))) / g
+            s = max(s, rms_px * g / math.sqrt(max(int(keep.sum()) - 1, 1)))
+            stats = dict(n_inliers=int(keep.sum()), rms_residual_px=rms_px, chi2_dof=float(np.mean(norm[keep] ** 2)))
+        tilt = cfg.attitude_sigma_rad * h0
+        return cam_e, cam_n, np.eye(2) * (s * s + tilt * tilt), stats
 
     def _peak_candidates(self, ortho: Ortho, patch: object, scores: F32, peak: Peak,
                          k: int) -> tuple[tuple[float, float, float], ...]:
