@@ -19,7 +19,7 @@ from gps_denied_onboard.components.c1_camera import CapturedFrame, SourceStats
 from gps_denied_onboard.components.c2_fc_link import FcLink
 from gps_denied_onboard.config.sections.fc_link import FcLinkConfig
 from gps_denied_onboard.fdr_client.testing import FakeFdrSink
-from gps_denied_onboard.runtime_root.airborne_pipeline import FusedOutput
+from gps_denied_onboard.runtime_root.airborne_outputs import FusedOutput
 from gps_denied_onboard.runtime_root.airborne_runtime import AirborneRuntime, RuntimeSettings
 from tests.testlib.logging_state import restore_gdn_logging  # noqa: F401 - autouse fixture
 

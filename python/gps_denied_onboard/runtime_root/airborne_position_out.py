@@ -32,7 +32,7 @@ from gps_denied_onboard.components.c2_fc_link import FcLink, FcLinkError, Output
 from gps_denied_onboard.logging import get_logger
 
 if TYPE_CHECKING:
-    from gps_denied_onboard.runtime_root.airborne_pipeline import FusedOutput
+    from gps_denied_onboard.runtime_root.airborne_outputs import FusedOutput
 
 _log = get_logger("position_out")
 

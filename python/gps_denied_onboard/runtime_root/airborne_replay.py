@@ -62,11 +62,8 @@ from gps_denied_onboard.dataset import (
     read_flight,
 )
 from gps_denied_onboard.logging import get_logger
-from gps_denied_onboard.runtime_root.airborne_pipeline import (
-    FusedOutput,
-    LocalizationPipeline,
-    build_localization_pipeline,
-)
+from gps_denied_onboard.runtime_root.airborne_outputs import FusedOutput
+from gps_denied_onboard.runtime_root.airborne_pipeline import LocalizationPipeline, build_localization_pipeline
 from gps_denied_onboard.runtime_root.availability import ComponentNotBuiltError, require_component
 
 if TYPE_CHECKING:  # C2 may be gated out of the binary: imported only when a link is asked for

@@ -52,7 +52,7 @@ from gps_denied_onboard.runtime_root.airborne_position_reset import (
 )
 
 if TYPE_CHECKING:
-    from gps_denied_onboard.runtime_root.airborne_pipeline import FusedOutput
+    from gps_denied_onboard.runtime_root.airborne_outputs import FusedOutput
 
 _log = get_logger("airborne_runtime")
 
