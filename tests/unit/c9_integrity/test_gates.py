@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from gps_denied_onboard.components.c7_geo_registration import texture_score
 from gps_denied_onboard.components.c9_integrity import (
     Degradation,
     Health,
@@ -44,6 +45,30 @@ def test_good_registration_passes() -> None:
 def test_each_gate_names_its_reason(change: dict, reason: str) -> None:
     d = gate_registration(CFG, **{**GOOD, **change})
     assert not d.accepted and d.reason == reason
+
+
+def _fields(contrast: float, noise: float, seed: int, size: int = 240, cell: int = 24) -> np.ndarray:
+    """Farmland seen at ~10 m/px: piecewise-constant fields with sharp boundaries whose grey
+    levels differ by `contrast` (sigma), plus sensor noise."""
+    rng = np.random.default_rng(seed)
+    g = np.kron(rng.normal(0.0, contrast, (size // cell, size // cell)), np.ones((cell, cell)))
+    return np.clip(110.0 + g + rng.normal(0.0, noise, g.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_low_contrast_fields_pass_the_texture_gate_blank_and_noise_do_not(seed: int) -> None:
+    # low-contrast structure scores below the former 0.03 and must pass: such frames register
+    # (see the C7 low-contrast registration test)
+    tex = texture_score(_fields(contrast=6.0, noise=1.5, seed=seed))
+    assert CFG.min_texture <= tex < 0.03
+    assert gate_registration(CFG, **{**GOOD, "texture": tex}).accepted
+    rng = np.random.default_rng(seed)
+    lake = np.clip(110.0 + rng.normal(0.0, 2.0, (240, 240)), 0, 255).astype(np.uint8)
+    noise = np.clip(110.0 + rng.normal(0.0, 8.0, (240, 240)), 0, 255).astype(np.uint8)
+    for frame in (lake, noise, _fields(contrast=0.0, noise=2.0, seed=seed)):
+        tex = texture_score(frame)
+        assert tex < CFG.min_texture
+        assert gate_registration(CFG, **{**GOOD, "texture": tex}).reason == "no_texture"
 
 
 def test_relocalisation_demands_a_more_distinct_peak() -> None:

@@ -56,7 +56,10 @@ def orientation_field(gray: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] 
 def texture_score(gray: npt.NDArray[np.uint8], valid: npt.NDArray[np.bool_] | None = None) -> float:
     """Fraction of the covered area with a clear edge (|gradient| above twice the absolute
     floor, ~8 grey levels of contrast): ~0 for water, cloud, blank or noise-only frames,
-    0.1-0.5 for ordinary terrain. Absolute on purpose: it must not rescale itself to noise."""
+    0.1-0.5 for ordinary terrain, 0.003-0.05 for low-contrast 10 m/px farmland (which the
+    orientation correlation still registers: the whole template's coherent weak edges add
+    up where per-pixel contrast is low). Absolute on purpose: it must not rescale itself to
+    noise (white noise of sigma 8 / 10 grey levels scores ~0.0025 / ~0.02)."""
     g = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.0)
     mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
     strong = mag > 2.0 * GRADIENT_FLOOR
