@@ -43,11 +43,11 @@ from gps_denied_onboard.components.c9_integrity import gate_registration
 from gps_denied_onboard.components.c9_integrity.consensus import ConsensusConfig, ConsensusView, FirstFixConsensus
 from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.dataset.flight import read_flight
+from gps_denied_onboard.runtime_root.airborne_first_fix import CONSENSUS_CANDIDATES, footprint_side_m
 from gps_denied_onboard.runtime_root.airborne_pipeline import LocalizationPipeline
 
 PRIOR_SIGMA_M = 30.0
 WRONG_PX = (90.0, 120.0, 150.0, 90.0, 120.0, 150.0)  # magnitudes at 0, 60, ..., 300 degrees
-CANDIDATES = 6
 DEAD_RECKON_SIGMA_MPS = 1.0  # per-frame speed uncertainty when odometry fails (the filter carries on)
 BAD_PX = 10.0  # the pairs themselves are misregistered by up to ~7 px (LEVIR): beyond that, another place
 
@@ -86,7 +86,7 @@ def collect_flight(path: Path, maps: dict[str, GeoRasterMap]) -> dict[str, Any] 
         regs = []
         for de, dn in places:
             res = reg.register(ortho, field, t, enu[0] + off[1] + de, enu[1] + off[0] + dn, sigma,
-                               candidates=CANDIDATES)
+                               candidates=CONSENSUS_CANDIDATES)
             kw = dict(ok=res.ok, reason=res.reason, texture=res.texture, score=res.score,
                       distinctiveness=res.distinctiveness, n_blocks=res.n_blocks, n_inliers=res.n_inliers,
                       rms_residual_px=res.rms_residual_px, chi2_dof=res.chi2_dof)
@@ -96,7 +96,7 @@ def collect_flight(path: Path, maps: dict[str, GeoRasterMap]) -> dict[str, Any] 
                          "peaks": [list(c) for c in res.peak_candidates], "radius": res.search_radius_px,
                          "fix_err_px": math.hypot(res.east_m - enu[0], res.north_m - enu[1]) / g if res.ok else None})
         frames.append({"t_ns": t, "truth_ne": [float(enu[1]), float(enu[0])], "gsd_m": g,
-                       "footprint_m": math.sqrt(float(ortho.valid.sum())) * g,
+                       "footprint_m": footprint_side_m(ortho),
                        "vo": None if meas is None else [meas.d_north_m, meas.d_east_m,
                                                         float(np.trace(meas.cov_d)) / 2.0],
                        "places": regs})
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.chain:
         chain_report(data)
         return 0
-    cfg = ConsensusConfig(enabled=True, min_separation=a.min_separation, tolerance_px=a.tolerance_px,
+    cfg = ConsensusConfig(min_separation=a.min_separation, tolerance_px=a.tolerance_px,
                           rival_score_ratio=a.rival_ratio, min_view_distinctiveness=a.view_dist, unanimous=not a.any,
                           max_chance=a.max_chance)
     print(f"consensus: separation {cfg.min_separation}, tolerance {cfg.tolerance_px} px, rival ratio "

@@ -32,7 +32,7 @@ def first_fix_consensus(config: LocalizationConfig) -> FirstFixConsensus | None:
     if not config.first_fix_consensus:
         return None
     return FirstFixConsensus(ConsensusConfig(
-        enabled=True, min_separation=config.consensus_min_separation, tolerance_px=config.consensus_tolerance_px,
+        min_separation=config.consensus_min_separation, tolerance_px=config.consensus_tolerance_px,
         rival_score_ratio=config.consensus_rival_ratio, min_view_distinctiveness=config.min_distinctiveness))
 
 

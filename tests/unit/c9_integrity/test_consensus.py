@@ -17,7 +17,7 @@ from gps_denied_onboard.components.c9_integrity import (
 G = 1.5        # map pixel (m)
 FOOT = 240.0   # footprint side (m)
 RADIUS = 62    # search radius (px): a 30 m prior at 1.5 m/px
-CFG = ConsensusConfig(enabled=True, min_separation=0.3, tolerance_px=3.0, rival_score_ratio=0.8)
+CFG = ConsensusConfig(min_separation=0.3, tolerance_px=3.0, rival_score_ratio=0.8)
 TRUE_NE = np.array([1000.0, 2000.0])
 
 
@@ -92,7 +92,7 @@ def test_one_dissenting_independent_view_is_enough_to_refuse() -> None:
     fly(c, (0.0, 6.0), 14)
     d = c.offer(view(7.5, [(TRUE_NE[0], TRUE_NE[1] + 84.0, 0.5)]))
     assert not d.accepted and d.reason == "views_disagree"
-    any_cfg = ConsensusConfig(enabled=True, min_separation=0.3, unanimous=False)
+    any_cfg = ConsensusConfig(min_separation=0.3, unanimous=False)
     c2 = FirstFixConsensus(any_cfg)
     c2.offer(view(0.0, [(*TRUE_NE, 0.5)]))
     c2.offer(view(0.5, [(TRUE_NE[0] + 40.0, TRUE_NE[1] + 6.0, 0.5)]))
@@ -109,7 +109,7 @@ def test_odometry_drift_widens_the_tolerance() -> None:
 
 
 def test_old_views_expire_and_clear_forgets() -> None:
-    c = FirstFixConsensus(ConsensusConfig(enabled=True, min_separation=0.3, max_age_s=5.0))
+    c = FirstFixConsensus(ConsensusConfig(min_separation=0.3, max_age_s=5.0))
     c.offer(view(0.0, [(*TRUE_NE, 0.5)]))
     fly(c, (0.0, 6.0), 14)
     d = c.offer(view(7.0, [(TRUE_NE[0], TRUE_NE[1] + 84.0, 0.5)]))

@@ -137,16 +137,14 @@ class VerifiedCache:
         with self._lock:
             if self._fd is None:
                 raise MapCacheError("map cache is closed")
-            if self._view is not None:
-                # Touching a mapped page past a file truncated in place is SIGBUS, which no
-                # handler survives: re-check the size verified at load first (lseek: ~1 us).
-                if os.lseek(self._fd, 0, os.SEEK_END) < self._verified_size:
-                    self._unmap()
-                    raise TileIntegrityError(tile, expected.hex(), f"<{TILES_NAME} truncated after load>")
-                view, mapped = self._view, self._mapped_bytes
-                return b"".join([view[o:o + n] if o + n <= mapped else os.pread(self._fd, n, o)
-                                 for o, n in _SEGMENT.iter_unpack(extent)])
-            return b"".join([os.pread(self._fd, n, o) for o, n in _SEGMENT.iter_unpack(extent)])
+            view, mapped = self._view, self._mapped_bytes
+            # Touching a mapped page past a file truncated in place is SIGBUS, which no
+            # handler survives: re-check the size verified at load first (lseek: ~1 us).
+            if view is not None and os.lseek(self._fd, 0, os.SEEK_END) < self._verified_size:
+                self._unmap()
+                raise TileIntegrityError(tile, expected.hex(), f"<{TILES_NAME} truncated after load>")
+            return b"".join([view[o:o + n] if view is not None and o + n <= mapped else os.pread(self._fd, n, o)
+                             for o, n in _SEGMENT.iter_unpack(extent)])
 
     def _read_through_sqlite(self, tile: TileXYZ, expected: bytes) -> bytes:
         z, x, y_tms = tile.z, tile.x, (1 << tile.z) - 1 - tile.y

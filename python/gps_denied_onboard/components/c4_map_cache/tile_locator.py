@@ -52,7 +52,6 @@ class TileExtents:
 
     ranges: dict[tuple[int, int, int], bytes]  # (zoom, column, XYZ row) -> packed ranges
     page_size: int
-    leaf_pages: int
     rows_unplaced: int  # rows left to SQLite (blob header beyond the leaf cell, duplicates)
 
 
@@ -135,13 +134,12 @@ def _u16(arr: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64]) -> npt.NDArray[
     return (arr[pos].astype(np.int64) << 8) | arr[pos + 1]
 
 
-def _leaf_cells(arr: npt.NDArray[np.uint8], root_page: int, page_size: int, n_pages: int) -> tuple[int, npt.NDArray[np.int64]]:
-    """Walk the table B-tree from `root_page`, a level at a time: (leaf pages, absolute
-    offset of every cell in them)."""
+def _leaf_cells(arr: npt.NDArray[np.uint8], root_page: int, page_size: int, n_pages: int) -> npt.NDArray[np.int64]:
+    """Walk the table B-tree from `root_page`, a level at a time: the absolute offset of
+    every cell in its leaf pages."""
     level = np.array([root_page], np.int64)
     seen: list[npt.NDArray[np.int64]] = []
     cells: list[npt.NDArray[np.int64]] = []
-    leaves = 0
     while level.size:
         out = (level < 1) | (level > n_pages)
         if out.any():
@@ -157,7 +155,6 @@ def _leaf_cells(arr: npt.NDArray[np.uint8], root_page: int, page_size: int, n_pa
             k = int(np.flatnonzero(other)[0])
             raise TileLocatorError(f"page {int(level[k])}", f"page type 0x{int(kinds[k]):02x} in a table B-tree")
         leaf = kinds == _LEAF_TABLE
-        leaves += int(leaf.sum())
         cells.append(np.repeat(base[leaf], n_cells[leaf]) + _u16(arr, _ragged(hdr[leaf] + 8, n_cells[leaf], 2)))
         inner = ~leaf
         children = _u32(arr, np.repeat(base[inner], n_cells[inner]) + _u16(arr, _ragged(hdr[inner] + 12, n_cells[inner], 2)))
@@ -165,7 +162,7 @@ def _leaf_cells(arr: npt.NDArray[np.uint8], root_page: int, page_size: int, n_pa
     every = np.concatenate(seen)
     if np.unique(every).size != every.size:
         raise TileLocatorError("table tiles", "a page is reached twice (cycle)")
-    return leaves, np.concatenate(cells)
+    return np.concatenate(cells)
 
 
 def locate_tiles(db: ReadableBuffer, root_page: int) -> TileExtents:
@@ -191,14 +188,14 @@ def locate_tiles(db: ReadableBuffer, root_page: int) -> TileExtents:
     n_pages = size // page_size
     arr = np.frombuffer(mv, np.uint8, n_pages * page_size)
     try:
-        leaves, cells = _leaf_cells(arr, root_page, page_size, n_pages)
-        return _place(arr, cells, page_size, usable, n_pages, leaves)
+        cells = _leaf_cells(arr, root_page, page_size, n_pages)
+        return _place(arr, cells, page_size, usable, n_pages)
     except (ValueError, IndexError) as exc:
         raise TileLocatorError("table tiles", str(exc)) from exc
 
 
 def _place(arr: npt.NDArray[np.uint8], cells: npt.NDArray[np.int64], page_size: int, usable: int,
-           n_pages: int, pages: int) -> TileExtents:
+           n_pages: int) -> TileExtents:
     payload, pos = _varints(arr, cells)
     pos = _varints(arr, pos)[1]  # the rowid
     local = _local_payload(payload, usable)
@@ -270,7 +267,7 @@ def _place(arr: npt.NDArray[np.uint8], cells: npt.NDArray[np.int64], page_size: 
     unique_rows = np.sort(first[counts == 1])  # a key on two rows is left to SQLite
     triples = np.stack([zoom, keys[1], y_xyz], axis=1)[unique_rows].tolist()
     ranges = {(z, x, y): blob[bounds[i]:bounds[i + 1]] for (z, x, y), i in zip(triples, unique_rows.tolist(), strict=True)}
-    return TileExtents(ranges, page_size, pages, int(cells.size) - len(ranges))
+    return TileExtents(ranges, page_size, int(cells.size) - len(ranges))
 
 
 def locate_container(path: Path) -> TileExtents:

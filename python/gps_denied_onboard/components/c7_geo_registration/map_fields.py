@@ -161,12 +161,17 @@ def spectrum_bytes(height_px: int, width_px: int, template_px: int) -> int:
     return n * m * 8
 
 
+def _field_shape(map_source: MapSource, gsd_m: float) -> tuple[int, int]:
+    """(height, width) px of the whole map's field at `gsd_m`, margins included."""
+    e0, n0, e1, n1 = map_source.bounds_en_m
+    return math.ceil((n1 - n0) / gsd_m) + 2 * _MARGIN_PX, math.ceil((e1 - e0) / gsd_m) + 2 * _MARGIN_PX
+
+
 def compute_map_field(map_source: MapSource, gsd_m: float, template_px: int | None = None) -> MapField:
     """Read the whole map at `gsd_m` (plus a zero margin) and derive its orientation field
     (and, given the largest template side, its spectrum for whole-map correlations)."""
-    e0, n0, e1, n1 = map_source.bounds_en_m
-    w = int(math.ceil((e1 - e0) / gsd_m)) + 2 * _MARGIN_PX
-    h = int(math.ceil((n1 - n0) / gsd_m)) + 2 * _MARGIN_PX
+    e0, _, _, n1 = map_source.bounds_en_m
+    h, w = _field_shape(map_source, gsd_m)
     east_min = e0 - _MARGIN_PX * gsd_m
     north_max = n1 + _MARGIN_PX * gsd_m
     patch = map_source.read_patch(east_min + w * gsd_m / 2.0, north_max - h * gsd_m / 2.0, w, h, gsd_m)
@@ -200,13 +205,9 @@ class MapFieldCache:
         """Cached scale keys, least recently used first."""
         return list(self._fields)
 
-    def _shape(self, gsd_m: float) -> tuple[int, int]:
-        e0, n0, e1, n1 = self.map.bounds_en_m
-        return math.ceil((n1 - n0) / gsd_m) + 2 * _MARGIN_PX, math.ceil((e1 - e0) / gsd_m) + 2 * _MARGIN_PX
-
     def fits(self, gsd_m: float) -> bool:
         """Whether the whole map's field at `gsd_m` is small enough to cache."""
-        h, w = self._shape(gsd_m)
+        h, w = _field_shape(self.map, gsd_m)
         spec = spectrum_bytes(h, w, self.template_px) if self.template_px is not None else 0
         return w * h <= self.max_field_px and w * h * _BYTES_PER_PX + spec <= self.max_bytes
 

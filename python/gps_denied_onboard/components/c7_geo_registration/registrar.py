@@ -141,12 +141,10 @@ class GeoRegistrar:
         h0 = ortho.height_m
         R = ortho.R_ned_cam
         solved = False
-        pos_rms_px = math.nan  # residual spread about the position taken (covariance floor)
+        pos_rms_px: float  # residual spread about the position taken (covariance floor)
         if len(rays) >= 4 and cfg.pose_solve:
             sol = solve_pose(rays, ground, sig, cam_e, cam_n, h0, ortho.R_ned_cam,
                              cfg.attitude_sigma_rad, cfg.height_sigma_frac * h0, cfg.yaw_sigma_rad)
-            departure = attitude_departure_chi2(sol.R_ned_cam, ortho.R_ned_cam, cfg.attitude_sigma_rad,
-                                                cfg.yaw_sigma_rad)
             # The blocks pin the rotation only through perspective (a tilt moves edge blocks
             # against centre ones by ~half of what it moves the centre), so a few px of
             # cross-date deformation (changed ground, building lean) reads as degrees of
@@ -161,17 +159,17 @@ class GeoRegistrar:
             rms_px = float(np.sqrt(np.mean(np.sum(sol.residuals_m[sol.inliers] ** 2, axis=1))) / g) if n_in else float("nan")
             base.update(n_inliers=n_in, rms_residual_px=rms_px, chi2_dof=sol.chi2_dof)
             pos_rms_px = rms_px
-            if departure <= cfg.max_attitude_departure_chi2:
+            if math.isinf(cfg.max_attitude_departure_chi2) or attitude_departure_chi2(
+                    sol.R_ned_cam, ortho.R_ned_cam, cfg.attitude_sigma_rad,
+                    cfg.yaw_sigma_rad) <= cfg.max_attitude_departure_chi2:
                 cov_en = sol.cov_enh[:2, :2] * max(sol.chi2_dof, 1.0)
                 cam_e, cam_n, R = sol.east_m, sol.north_m, sol.R_ned_cam
                 solved = True
         if not solved:
             cam_e, cam_n, cov_en, stats = self._translation_only(ortho, rays, ground, sig, cam_e, cam_n, peak.sigma_px)
-            if "n_inliers" in base:  # a rejected pose solve: its gate statistics stand (above)
-                pos_rms_px = stats.get("rms_residual_px", math.nan)
-            else:
+            pos_rms_px = stats.get("rms_residual_px", math.nan)
+            if "n_inliers" not in base:  # no pose solve: the blocks' own statistics gate the fix
                 base.update(stats)
-                pos_rms_px = float(base.get("rms_residual_px", math.nan))  # type: ignore[arg-type]
         floor = max(cfg.map_floor_px * self.map.native_gsd_m, cfg.map_floor_m) ** 2
         if math.isfinite(pos_rms_px):
             # block errors are spatially correlated (local misregistration, changed ground):

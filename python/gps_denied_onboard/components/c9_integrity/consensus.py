@@ -30,7 +30,6 @@ F64 = npt.NDArray[np.float64]
 class ConsensusConfig:
     """Thresholds of the multi-frame first-fix rule (calibrated on wrong-place data)."""
 
-    enabled: bool = False
     min_separation: float = 0.3        # ground moved between the two views / footprint side
     tolerance_px: float = 3.0          # agreement radius (map px), plus 3 sigma of odometry drift
     rival_score_ratio: float = 0.7     # lesser peaks at >= this share of a view's best can form rival chains
