@@ -206,3 +206,44 @@ def test_first_fix_by_consensus_of_frames_over_different_ground(maps) -> None:
     assert all(err < 3.0 for _, err, r in on if r.accepted)
     wrong = _first_fix_flight(m, f, on_cfg, (-130.0, -40.0))
     assert not any(r.accepted for _, _, r in wrong)
+
+
+def test_published_covariance_carries_the_grounds_shared_error(maps) -> None:
+    """Fixes of one ground share one error: the published covariance stays above beta x
+    their mean claim, while the filter (and so every estimate and decision) is unchanged."""
+    m, f = maps
+    pipes = {on: build_localization_pipeline(LocalizationConfig(report_shared_ground_error=on), m, CAM, FakeClock(),
+                                             ground_alt_msl_m=300.0) for on in (True, False)}
+    claims: list[np.ndarray] = []
+    raised = 0
+    for k in range(12):
+        t = 1000 * MS + k * 100 * MS
+        h = 1.6 * H - 0.06 * H * k  # descending: later frames claim less than the ground's earlier ones
+        R = ned_from_camera(0.01, -0.02, 0.3, CAM.body_from_camera)
+        img, _ = render_view(f, CAM, 0.0, -60.0 + 0.8 * k, h, R)
+        reps = {}
+        for on, pipe in pipes.items():
+            pipe.on_attitude(t, 0.01, -0.02, 0.3)
+            pipe.on_altitude(t, h, h + 300.0)
+            reps[on] = pipe.on_frame(t, img)
+        assert reps[True].accepted == reps[False].accepted
+        if reps[True].accepted:
+            r = reps[True]
+            claims.append(np.array([[r.cov_nn, r.cov_ne], [r.cov_ne, r.cov_ee]]))
+        on, off = pipes[True].output(t), pipes[False].output(t)
+        assert (on.lat_deg, on.lon_deg) == (off.lat_deg, off.lon_deg)
+        est = pipes[True].ekf.estimate(t)
+        if est is None:  # no fix yet, no prior: nothing to compare
+            continue
+        filt = est.cov_ne
+        np.testing.assert_allclose([off.cov_nn, off.cov_ne, off.cov_ee], [filt[0, 0], filt[0, 1], filt[1, 1]])
+        if not claims:
+            continue
+        # every fix of this 9 m flight lies on one ~250-370 m footprint's ground
+        floor = 0.7 * np.mean(claims, axis=0)
+        published = np.array([[on.cov_nn, on.cov_ne], [on.cov_ne, on.cov_ee]])
+        assert np.linalg.eigvalsh(published - floor).min() >= -1e-9
+        assert np.linalg.eigvalsh(published - filt).min() >= -1e-9
+        raised += bool(np.trace(published) > np.trace(filt) + 1e-9)
+    assert len(claims) >= 3
+    assert raised >= 1  # somewhere the filter alone claims less than its ground's shared error

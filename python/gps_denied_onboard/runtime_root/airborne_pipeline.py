@@ -22,7 +22,14 @@ import numpy.typing as npt
 from gps_denied_onboard._types import CameraModel, LatLonAlt, MapSource, ned_from_camera
 from gps_denied_onboard.clock import Clock
 from gps_denied_onboard.components.c3_vo import OrthoOdometry, VoConfig
-from gps_denied_onboard.components.c5_state import FilterConfig, FilterEstimate, HorizontalEkf, MeasurementError
+from gps_denied_onboard.components.c5_state import (
+    FilterConfig,
+    FilterEstimate,
+    HorizontalEkf,
+    MeasurementError,
+    SharedErrorConfig,
+    SharedGroundError,
+)
 from gps_denied_onboard.components.c6_place_recognition import TileIndex, default_descriptor_extractor
 from gps_denied_onboard.components.c7_geo_registration import (
     GeoRegistrar,
@@ -43,7 +50,7 @@ from gps_denied_onboard.components.c9_integrity import (
 )
 from gps_denied_onboard.config.sections.localization import LocalizationConfig
 from gps_denied_onboard.logging import get_logger
-from gps_denied_onboard.runtime_root.airborne_first_fix import FirstFixViews
+from gps_denied_onboard.runtime_root.airborne_first_fix import FirstFixViews, footprint_side_m
 from gps_denied_onboard.runtime_root.airborne_outputs import FrameReport, FusedOutput, RecordSink
 from gps_denied_onboard.runtime_root.airborne_reloc import reloc_registrars, whole_area_window
 from gps_denied_onboard.runtime_root.airborne_telemetry import TelemetryBuffer
@@ -82,6 +89,10 @@ class LocalizationPipeline:
             stale_telemetry_s=config.stale_telemetry_s, camera_stall_s=config.camera_stall_s)
         self.ekf = HorizontalEkf(FilterConfig(accel_noise_mps2=config.accel_noise_mps2,
                                             correlated_fraction=config.fix_correlated_fraction))
+        # what the fixes of one ground share goes into the reported covariance only
+        self._shared = SharedGroundError(SharedErrorConfig(correlated_fraction=config.fix_correlated_fraction)) \
+            if config.report_shared_ground_error else None
+        self._footprint_side_m = math.nan  # of the frame being processed
         self.vo = OrthoOdometry(VoConfig(attitude_rate_sigma_rad=att_sigma / 4))
         self.health = HealthMonitor(self.integrity)
         self._att = TelemetryBuffer()
@@ -178,6 +189,7 @@ class LocalizationPipeline:
         except GeoRegistrationError as exc:
             _log.warning("frame cannot be orthorectified", kind="ortho_failed", frame=t_ns, error=str(exc))
             return self._refuse(t_ns, "ortho_failed", {Degradation.BAD_FRAME}, attempted=False)
+        self._footprint_side_m = footprint_side_m(ortho)
         flags: set[Degradation] = set()
         self._visual_odometry(t_ns, ortho, field)
         if texture_score(ortho.image, ortho.valid) < self.integrity.min_texture:
@@ -385,6 +397,12 @@ class LocalizationPipeline:
         self._last_source, self._last_update_ns = "fix", t_ns
         lat, lon = self._latlon(res.north_m, res.east_m)
         c = res.cov_ne
+        if self._shared is not None:
+            try:
+                self._shared.add_fix(t_ns, res.north_m, res.east_m, c, self._footprint_side_m)
+            except MeasurementError as exc:  # the fix itself was fused: only the floor misses it
+                _log.warning("fix not pooled for the shared-error floor", kind="shared_error_skipped", frame=t_ns,
+                             error=str(exc))
         self._record("c7.fix", {"t_ns": t_ns, "lat": lat, "lon": lon, "cov": [c[0, 0], c[0, 1], c[1, 1]],
                                 "accepted": True, "mode": mode, "score": res.score,
                                 "distinctiveness": res.distinctiveness, "inliers": res.n_inliers})
@@ -423,9 +441,10 @@ class LocalizationPipeline:
         if est is None:
             return self._uninitialised_output(t_ns, alt_msl, vd)
         localized = self.health.last_fix_ns is not None
+        c = est.cov_ne if self._shared is None else self._shared.reported(est.cov_ne)
         # Until the first confirmed fix the filter only carries an external prior: the
         # position is given with its (prior) covariance but it is not a vision solution.
-        rep = self.health.report(t_ns, localized, est.position_sigma_m)
+        rep = self.health.report(t_ns, localized, math.sqrt(max(float(np.linalg.eigvalsh(c).max()), 0.0)))
         if not localized:
             source = "none"
         elif self._last_update_ns is None or (t_ns - self._last_update_ns) * 1e-9 > 1.0:
@@ -433,7 +452,6 @@ class LocalizationPipeline:
         else:
             source = self._last_source
         lat, lon = self._latlon(est.north_m, est.east_m)
-        c = est.cov_ne
         cv = est.covariance
         return FusedOutput(t_ns, lat, lon, alt_msl, est.vn_mps, est.ve_mps, vd, float(c[0, 0]), float(c[0, 1]),
                            float(c[1, 1]), source, rep.health.value, tuple(sorted(d.value for d in rep.degradations)),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gps_denied_onboard.components.c5_state.errors import MeasurementError
+from gps_denied_onboard.components.c5_state.errors import MeasurementError, check_cov_2x2
 from gps_denied_onboard.components.c5_state.interface import FilterConfig, FilterEstimate, UpdateOutcome
 
 F64 = npt.NDArray[np.float64]
@@ -59,7 +59,7 @@ class HorizontalEkf:
     def reset(self, t_ns: int, north_m: float, east_m: float, cov_ne: F64,
               vn: float = 0.0, ve: float = 0.0, vel_sigma: float | None = None) -> None:
         """(Re)initialise at a position; history is dropped."""
-        _check_cov(cov_ne, "cov_ne", t_ns)
+        check_cov_2x2(cov_ne, "cov_ne", t_ns)
         vs = self.config.initial_velocity_sigma_mps if vel_sigma is None else vel_sigma
         self._x = np.array([north_m, east_m, vn, ve], np.float64)
         P = np.zeros((4, 4))
@@ -91,7 +91,7 @@ class HorizontalEkf:
         z = np.array([north_m, east_m], np.float64)
         if not np.all(np.isfinite(z)):
             raise MeasurementError("position", (north_m, east_m), "finite metres", t_ns)
-        _check_cov(cov_ne, "cov_ne", t_ns)
+        check_cov_2x2(cov_ne, "cov_ne", t_ns)
         return self._add(_Meas(int(t_ns), "pos", z, np.asarray(cov_ne, np.float64), gate))
 
     def update_velocity(self, t_ns: int, vn: float, ve: float, cov: F64, gate: bool = True) -> UpdateOutcome:
@@ -99,7 +99,7 @@ class HorizontalEkf:
         z = np.array([vn, ve], np.float64)
         if not np.all(np.isfinite(z)):
             raise MeasurementError("velocity", (vn, ve), "finite m/s", t_ns)
-        _check_cov(cov, "cov_vel", t_ns)
+        check_cov_2x2(cov, "cov_vel", t_ns)
         return self._add(_Meas(int(t_ns), "vel", z, np.asarray(cov, np.float64), gate))
 
     def _apply(self, x: F64, P: F64, m: _Meas) -> tuple[F64, F64, UpdateOutcome]:
@@ -175,9 +175,3 @@ class HorizontalEkf:
     @property
     def time_ns(self) -> int:
         return self._t
-
-
-def _check_cov(cov: F64, name: str, t_ns: int) -> None:
-    c = np.asarray(cov, np.float64)
-    if c.shape != (2, 2) or not np.all(np.isfinite(c)) or c[0, 0] <= 0 or c[1, 1] <= 0 or np.linalg.det(c) <= 0:
-        raise MeasurementError(name, c.tolist() if c.size <= 4 else c.shape, "a finite positive-definite 2x2 matrix (m^2)", t_ns)

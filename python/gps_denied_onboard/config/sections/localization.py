@@ -26,6 +26,9 @@ class LocalizationConfig:
     consensus_rival_ratio: float = 0.7       # lesser peaks at >= this share of the best can form rival chains
     accel_noise_mps2: float = 2.0            # filter process noise
     fix_correlated_fraction: float = 0.7     # share of fix covariance that does not average out
+    # the reported covariance never below fix_correlated_fraction x the mean claim of the
+    # latest fix's ground (fixes of one ground share one cross-date error; C5 shared_error)
+    report_shared_ground_error: bool = True
     max_speed_mps: float = 40.0              # bounds motion between unconfirmed relocalisations
     stale_telemetry_s: float = 0.5
     camera_stall_s: float = 1.0
