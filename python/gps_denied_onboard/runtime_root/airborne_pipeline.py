@@ -29,6 +29,7 @@ from gps_denied_onboard.components.c5_state import (
     MeasurementError,
     SharedErrorConfig,
     SharedGroundError,
+    major_axis_sigma,
 )
 from gps_denied_onboard.components.c6_place_recognition import TileIndex, default_descriptor_extractor
 from gps_denied_onboard.components.c7_geo_registration import (
@@ -444,7 +445,7 @@ class LocalizationPipeline:
         c = est.cov_ne if self._shared is None else self._shared.reported(est.cov_ne)
         # Until the first confirmed fix the filter only carries an external prior: the
         # position is given with its (prior) covariance but it is not a vision solution.
-        rep = self.health.report(t_ns, localized, math.sqrt(max(float(np.linalg.eigvalsh(c).max()), 0.0)))
+        rep = self.health.report(t_ns, localized, major_axis_sigma(c))
         if not localized:
             source = "none"
         elif self._last_update_ns is None or (t_ns - self._last_update_ns) * 1e-9 > 1.0:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gps_denied_onboard.components.c5_state.errors import MeasurementError, check_cov_2x2
+from gps_denied_onboard.components.c5_state.covariance import check_cov_2x2, deficit_to_floor
+from gps_denied_onboard.components.c5_state.errors import MeasurementError
 from gps_denied_onboard.components.c5_state.interface import FilterConfig, FilterEstimate, UpdateOutcome
 
 F64 = npt.NDArray[np.float64]
@@ -122,9 +123,7 @@ class HorizontalEkf:
         if m.kind == "pos" and beta > 0:
             # Fix errors are correlated in time (map misregistration, attitude bias): that part
             # does not average out, so the position covariance never drops below beta * R.
-            w, v = np.linalg.eigh(beta * m.R - P2[:2, :2])
-            deficit = (v * np.maximum(w, 0.0)) @ v.T
-            P2[:2, :2] += deficit
+            P2[:2, :2] += deficit_to_floor(P2[:2, :2], beta * m.R)
         return x2, P2, UpdateOutcome(True, d2)
 
     def _add(self, m: _Meas) -> UpdateOutcome:

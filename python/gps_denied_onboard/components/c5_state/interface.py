@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from gps_denied_onboard.components.c5_state.covariance import major_axis_sigma
+
 
 @dataclass(frozen=True)
 class FilterConfig:
@@ -45,7 +47,7 @@ class FilterEstimate:
     @property
     def position_sigma_m(self) -> float:
         """Major-axis 1-sigma of the horizontal position."""
-        return float(np.sqrt(max(np.linalg.eigvalsh(self.cov_ne).max(), 0.0)))
+        return major_axis_sigma(self.cov_ne)
 
 
 @dataclass(frozen=True)

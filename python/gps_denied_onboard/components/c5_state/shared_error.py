@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gps_denied_onboard.components.c5_state.errors import MeasurementError, check_cov_2x2
+from gps_denied_onboard.components.c5_state.covariance import check_cov_2x2, deficit_to_floor
+from gps_denied_onboard.components.c5_state.errors import MeasurementError
 
 F64 = npt.NDArray[np.float64]
 
@@ -49,7 +50,6 @@ class _Fix:
     t_ns: int
     ne: F64
     cov: F64
-    radius_m: float
 
 
 class SharedGroundError:
@@ -68,13 +68,13 @@ class SharedGroundError:
             raise MeasurementError("position", (north_m, east_m), "finite metres", t_ns)
         if not (math.isfinite(footprint_side_m) and footprint_side_m > 0):
             raise MeasurementError("footprint_side_m", footprint_side_m, "a finite positive side (m)", t_ns)
-        fix = _Fix(int(t_ns), np.array([north_m, east_m], np.float64), cov,
-                   self.config.same_ground_fraction * float(footprint_side_m))
+        fix = _Fix(int(t_ns), np.array([north_m, east_m], np.float64), cov)
+        radius_m = self.config.same_ground_fraction * float(footprint_side_m)
         horizon = fix.t_ns - int(self.config.memory_s * 1e9)
         while self._fixes and self._fixes[0].t_ns < horizon:
             self._fixes.popleft()
         self._fixes.append(fix)
-        same = [f.cov for f in self._fixes if float(np.hypot(*(f.ne - fix.ne))) <= fix.radius_m]
+        same = [f.cov for f in self._fixes if float(np.hypot(*(f.ne - fix.ne))) <= radius_m]
         self._floor = self.config.correlated_fraction * np.mean(same, axis=0)
 
     @property
@@ -87,6 +87,5 @@ class SharedGroundError:
         if self._floor is None:
             return np.asarray(cov_ne, np.float64)
         c = np.asarray(cov_ne, np.float64)
-        w, v = np.linalg.eigh(self._floor - c)
-        out = c + (v * np.maximum(w, 0.0)) @ v.T
+        out = c + deficit_to_floor(c, self._floor)
         return 0.5 * (out + out.T)
